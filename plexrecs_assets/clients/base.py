@@ -1,0 +1,207 @@
+"""Shared HTTP behaviour for every service client: timeouts, retries with backoff,
+typed errors that name the service and URL but never the secret.
+
+No Dagster imports: the Dagster resources in ``defs/resources.py`` wrap these clients.
+"""
+from __future__ import annotations
+
+import email.utils
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import httpx
+
+log = logging.getLogger("plexrecs.clients")
+
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+# Query parameters and headers that carry credentials in the services we talk to.
+SECRET_PARAMS = ("apikey", "api_key", "X-Plex-Token", "token", "key")
+SECRET_HEADERS = ("authorization", "x-plex-token", "x-api-key")
+
+
+class ServiceError(RuntimeError):
+    """A call to an external service failed for good.
+
+    ``kind`` is one of: ``unreachable`` (connection refused, DNS, timeout), ``auth``
+    (credentials rejected), ``not_found``, ``rate_limited``, ``server`` (5xx after retries),
+    ``bad_response`` (the body could not be understood), ``client`` (other 4xx).
+    """
+
+    def __init__(self, service: str, url: str, kind: str, detail: str, status: int | None = None):
+        self.service = service
+        self.url = redact_url(url)
+        self.kind = kind
+        self.status = status
+        self.detail = detail
+        status_txt = f" HTTP {status}" if status is not None else ""
+        super().__init__(f"{service}: {kind}{status_txt} at {self.url}: {detail}")
+
+
+class ServiceAuthError(ServiceError):
+    pass
+
+
+def redact_url(url: str | httpx.URL) -> str:
+    """Strip credentials from a URL's query string (keys are kept so the shape is visible)."""
+    text = str(url)
+    for name in SECRET_PARAMS:
+        text = re.sub(rf"([?&]{re.escape(name)}=)[^&#]*", r"\1***", text, flags=re.IGNORECASE)
+    return text
+
+
+def redact_text(text: str, secrets: Iterable[str | None]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Read ``Retry-After`` (seconds or an HTTP date), or OpenAI's ``retry-after-ms``."""
+    ms = response.headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        if parsed is None:
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 4
+    backoff_s: float = 0.5  # first wait; doubles each attempt
+    max_wait_s: float = 30.0
+
+    def wait_for(self, attempt: int, response: httpx.Response | None) -> float:
+        hinted = retry_after_seconds(response) if response is not None else None
+        if hinted is not None:
+            return min(hinted, self.max_wait_s)
+        return min(self.backoff_s * (2 ** (attempt - 1)), self.max_wait_s)
+
+
+@dataclass
+class CheckResult:
+    """What ``check()`` found: reachable and credentials accepted, or why not and how to fix it."""
+
+    service: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+class HttpClient:
+    """One configured httpx client per service, with the retry loop every client shares."""
+
+    service = "service"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        secrets: Iterable[str | None] = (),
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self._secrets = [s for s in secrets if s]
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            headers=headers or {},
+            params=params or {},
+            transport=transport,
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _error(self, url: str, kind: str, detail: str, status: int | None = None) -> ServiceError:
+        cls = ServiceAuthError if kind == "auth" else ServiceError
+        return cls(self.service, url, kind, redact_text(detail, self._secrets), status)
+
+    def classify(self, response: httpx.Response) -> str | None:
+        """Map a final, non-retryable response to an error kind (None = success)."""
+        if response.status_code < 400:
+            return None
+        if response.status_code in (401, 403):
+            return "auth"
+        if response.status_code == 404:
+            return "not_found"
+        if response.status_code == 429:
+            return "rate_limited"
+        if response.status_code >= 500:
+            return "server"
+        return "client"
+
+    def is_retryable(self, response: httpx.Response) -> bool:
+        return response.status_code in RETRYABLE_STATUS
+
+    def request(self, method: str, path: str, *, ok_statuses: Iterable[int] = (), **kwargs: Any) -> httpx.Response:
+        """Send with retries on 429 (honouring Retry-After), 5xx and connection errors.
+
+        ``ok_statuses`` lists non-2xx answers the caller handles itself (e.g. Overseerr's 409).
+        """
+        ok = set(ok_statuses)
+        url = f"{self.base_url}{path}"
+        last_exc: Exception | None = None
+        response: httpx.Response | None = None
+        for attempt in range(1, self.retry.attempts + 1):
+            response = None
+            try:
+                response = self._client.request(method, path, **kwargs)
+                url = str(response.request.url)
+            except (httpx.TransportError,) as exc:
+                last_exc = exc
+                log.warning("%s: %s on attempt %d/%d: %s", self.service, type(exc).__name__, attempt,
+                            self.retry.attempts, redact_url(url))
+            else:
+                if response.status_code < 400 or response.status_code in ok:
+                    return response
+                if not self.is_retryable(response):
+                    break
+                log.warning("%s: HTTP %d on attempt %d/%d: %s", self.service, response.status_code, attempt,
+                            self.retry.attempts, redact_url(url))
+            if attempt < self.retry.attempts:
+                time.sleep(self.retry.wait_for(attempt, response))
+        if response is None:
+            kind = "unreachable"
+            detail = f"{type(last_exc).__name__}: {last_exc}" if last_exc else "no response"
+            raise self._error(url, kind, detail)
+        kind = self.classify(response) or "client"
+        body = response.text[:300]
+        raise self._error(url, kind, f"after {self.retry.attempts} attempt(s): {body}", response.status_code)
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        response = self.request("GET", path, **kwargs)
+        return self.parse_json(response)
+
+    def parse_json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise self._error(str(response.request.url), "bad_response",
+                              f"body is not JSON: {response.text[:120]!r}", response.status_code) from exc
