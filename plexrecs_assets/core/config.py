@@ -1,0 +1,350 @@
+"""Configuration: ``app.yml`` and ``categories.yml`` (Kometa-style YAML), validated with pydantic.
+
+Every validation error names the file, the path inside it and the offending value.
+Secrets are never read from these files: they come from the environment only (see ``Secrets``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_DIR = "/config"
+MediaType = Literal["movie", "tv"]
+
+# Environment variables that override URLs in app.yml (spec: "Service URLs may be overridden").
+URL_OVERRIDES = {
+    "TAUTULLI_URL": ("tautulli", "url"),
+    "PLEX_URL": ("plex", "url"),
+    "TMDB_API_BASE": ("tmdb", "url"),
+    "OVERSEERR_URL": ("overseerr", "url"),
+    "LLM_API_BASE": ("recommender", "api_base"),
+}
+SECRET_ENV_VARS = (
+    "TAUTULLI_API_KEY",
+    "PLEX_TOKEN",
+    "TMDB_API_KEY",
+    "TVDB_API_KEY",
+    "LLM_API_KEY",
+    "OVERSEERR_API_KEY",
+    "API_TOKEN",
+)
+
+
+class ConfigError(ValueError):
+    """Invalid configuration. ``str()`` is a readable, multi-line message for people."""
+
+    def __init__(self, file: str | Path, problems: list[str]):
+        self.file = str(file)
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration in {self.file}:\n{lines}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- app.yml
+
+
+class AppSection(_Strict):
+    mode: Literal["oneshot", "loop"] = "oneshot"
+    schedule_cron: str = "0 3 * * *"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("schedule_cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        if not croniter.is_valid(value) or len(value.split()) != 5:
+            raise ValueError("not a valid 5-field cron expression")
+        return value
+
+
+class PathsSection(_Strict):
+    db_path: str = "/data/plexrecs.sqlite"
+    json_out_dir: str = "/data/recommendations"
+    pmm_out_dir: str = "/output"
+
+
+class TautulliSection(_Strict):
+    url: str = "https://tautulli.local"
+    lookback_days: int = Field(120, ge=1, le=3650)
+
+
+class PlexSection(_Strict):
+    url: str = "https://plex.local"
+
+
+class TmdbSection(_Strict):
+    url: str = "https://api.themoviedb.org/3"
+    language: str = "en-US"
+
+
+class RecommenderSection(_Strict):
+    model: str = "gpt-4o-mini"
+    api_base: str = "https://api.openai.com/v1"
+    recs_per_category: int = Field(20, ge=1, le=100)
+    diversity_min_fraction: float = Field(0.3, ge=0.0, le=1.0)
+    recency_weight: float = Field(0.6, ge=0.0, le=1.0)
+    allow_media_types: list[MediaType] = Field(default_factory=lambda: ["movie", "tv"], min_length=1)
+    grounding: Literal["pool", "free"] = "pool"
+    max_tokens_per_run: int | None = Field(None, ge=1)
+    temperature: float = Field(0.4, ge=0.0, le=2.0)
+    timeout_s: float = Field(120.0, gt=0)
+    concurrency: int = Field(8, ge=1, le=64)
+    top_up_rounds: int = Field(2, ge=0, le=5)
+
+
+class OverseerrSection(_Strict):
+    enabled: bool = False
+    url: str = "https://overseerr.local"
+    requests_per_category: int = Field(0, ge=0, le=50)
+
+
+class ApiSection(_Strict):
+    enabled: bool = True
+    bind_addr: str = "0.0.0.0:8080"
+
+    @field_validator("bind_addr")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("expected HOST:PORT, e.g. 0.0.0.0:8080")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.bind_addr.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.bind_addr.rpartition(":")[2])
+
+
+class AppConfig(_Strict):
+    app: AppSection = Field(default_factory=AppSection)
+    paths: PathsSection = Field(default_factory=PathsSection)
+    tautulli: TautulliSection = Field(default_factory=TautulliSection)
+    plex: PlexSection = Field(default_factory=PlexSection)
+    tmdb: TmdbSection = Field(default_factory=TmdbSection)
+    recommender: RecommenderSection = Field(default_factory=RecommenderSection)
+    overseerr: OverseerrSection = Field(default_factory=OverseerrSection)
+    api: ApiSection = Field(default_factory=ApiSection)
+
+
+# ---------------------------------------------------------------- categories.yml
+
+
+class Seed(_Strict):
+    title: str = Field(min_length=1)
+    year: int | None = Field(None, ge=1870, le=2100)
+    medium: MediaType = "movie"
+
+
+class TmdbFilters(_Strict):
+    include_genres: list[str] = Field(default_factory=list)
+    exclude_genres: list[str] = Field(default_factory=list)
+
+
+class _CategoryBase(_Strict):
+    label: str = Field(min_length=1, max_length=200)
+    media_types: list[MediaType] = Field(default_factory=lambda: ["movie", "tv"], min_length=1)
+    tmdb_filters: TmdbFilters = Field(default_factory=TmdbFilters)
+    keywords_prefer: list[str] = Field(default_factory=list)
+    keywords_avoid: list[str] = Field(default_factory=list)
+    recs: int | None = Field(None, ge=1, le=100)  # overrides recommender.recs_per_category
+
+    @field_validator("label")
+    @classmethod
+    def _printable_label(cls, value: str) -> str:
+        if value != value.strip():
+            raise ValueError("label must not start or end with spaces")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("label must not contain control characters")
+        return value
+
+
+class GenreCategory(_CategoryBase):
+    type: Literal["genre"]
+
+    @model_validator(mode="after")
+    def _needs_genres(self) -> "GenreCategory":
+        if not self.tmdb_filters.include_genres:
+            raise ValueError("a genre category needs tmdb_filters.include_genres")
+        return self
+
+
+class TitleSeedCategory(_CategoryBase):
+    type: Literal["title_seed"]
+    seed: Seed
+
+
+class KeywordCategory(_CategoryBase):
+    type: Literal["keyword"]
+    mood_keywords: list[str] = Field(min_length=1)
+
+
+class SeedListCategory(_CategoryBase):
+    type: Literal["seed_list"]
+    seeds: list[Seed] = Field(min_length=1)
+
+
+Category = Annotated[
+    Union[GenreCategory, TitleSeedCategory, KeywordCategory, SeedListCategory],
+    Field(discriminator="type"),
+]
+
+
+class CategoriesFile(_Strict):
+    categories: list[Category] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> "CategoriesFile":
+        seen: dict[str, int] = {}
+        for index, category in enumerate(self.categories):
+            key = category.label.casefold()
+            if key in seen:
+                raise ValueError(
+                    f"duplicate label {category.label!r} at categories.{index} (first at categories.{seen[key]})"
+                )
+            seen[key] = index
+        return self
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _format_errors(exc: ValidationError, data: Any) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        # Drop pydantic's discriminator tag (e.g. "genre") from the path shown to people.
+        if len(loc) >= 3 and loc[0] == "categories" and loc[2] in ("genre", "title_seed", "keyword", "seed_list"):
+            del loc[2]
+        path = ".".join(loc) or "(top level)"
+        value = err.get("input")
+        if err["type"] == "extra_forbidden":
+            problems.append(f"{path}: unknown key (value {value!r})")
+        elif err["type"] == "missing":
+            problems.append(f"{path}: required field is missing")
+        elif err["type"] == "union_tag_invalid":
+            tag = value.get("type") if isinstance(value, dict) else value
+            problems.append(f"{path}.type: unknown category type {tag!r} (expected genre, title_seed, keyword or seed_list)")
+        elif err["type"] == "union_tag_not_found":
+            problems.append(f"{path}.type: required field is missing (genre, title_seed, keyword or seed_list)")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            shown = value if not isinstance(value, (dict, list)) or len(repr(value)) < 120 else "…"
+            problems.append(f"{path}: {msg} (value {shown!r})")
+    return problems
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, ["file not found"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+    except OSError as exc:
+        raise ConfigError(path, [f"cannot read file: {exc.strerror}"]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, [f"{where}YAML syntax error: {problem}"]) from None
+
+
+def _validate(model: type[BaseModel], data: Any, path: Path) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(path, [f"(top level): expected a mapping, got {type(data).__name__} (value {data!r:.80})"])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(path, _format_errors(exc, data)) from None
+    except (ValueError, TypeError, RecursionError) as exc:  # odd YAML (e.g. unhashable keys)
+        raise ConfigError(path, [f"(top level): {exc}"]) from None
+
+
+def _apply_env_overrides(data: dict, env: dict[str, str]) -> dict:
+    data = dict(data or {})
+    for var, (section, key) in URL_OVERRIDES.items():
+        value = env.get(var)
+        if value:
+            block = data.get(section)
+            block = dict(block) if isinstance(block, dict) else {}
+            block[key] = value
+            data[section] = block
+    return data
+
+
+def load_app_config(config_dir: str | Path, env: dict[str, str] | None = None) -> AppConfig:
+    env = dict(os.environ) if env is None else env
+    path = Path(config_dir) / "app.yml"
+    data = _read_yaml(path)
+    if data is not None and not isinstance(data, dict):
+        return _validate(AppConfig, data, path)
+    return _validate(AppConfig, _apply_env_overrides(data or {}, env), path)
+
+
+def load_categories(config_dir: str | Path) -> list[Category]:
+    path = Path(config_dir) / "categories.yml"
+    return list(_validate(CategoriesFile, _read_yaml(path), path).categories)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Credentials, read from the environment only. ``repr`` never shows values."""
+
+    tautulli_api_key: str | None
+    plex_token: str | None
+    tmdb_api_key: str | None
+    llm_api_key: str | None
+    overseerr_api_key: str | None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Secrets":
+        env = dict(os.environ) if env is None else env
+        return cls(
+            tautulli_api_key=env.get("TAUTULLI_API_KEY") or None,
+            plex_token=env.get("PLEX_TOKEN") or None,
+            tmdb_api_key=env.get("TMDB_API_KEY") or None,
+            llm_api_key=env.get("LLM_API_KEY") or None,
+            overseerr_api_key=env.get("OVERSEERR_API_KEY") or None,
+        )
+
+    def __repr__(self) -> str:  # pragma: no cover - defensive
+        return "Secrets(***)"
+
+    def values(self) -> list[str]:
+        return [v for v in (self.tautulli_api_key, self.plex_token, self.tmdb_api_key,
+                            self.llm_api_key, self.overseerr_api_key) if v]
+
+
+def config_dir_from_env(env: dict[str, str] | None = None) -> Path:
+    env = dict(os.environ) if env is None else env
+    return Path(env.get("PLEXRECS_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+
+
+def category_to_dict(category: Category) -> dict:
+    return category.model_dump(mode="json", exclude_none=True)
+
+
+CATEGORY_ADAPTER = TypeAdapter(Category)

@@ -1,0 +1,63 @@
+"""Engine set-up for the SQLite store.
+
+WAL mode lets the API read while a run writes; ``busy_timeout`` makes writers wait for each
+other instead of failing. Every connection enforces foreign keys.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+
+from plexrecs_assets.core.store.schema import SPEC_DDL, extra_metadata
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def utcnow_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _on_connect(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def connect(db_path: str | Path, *, readonly: bool = False) -> Engine:
+    """Return a (cached) engine for ``db_path``. Read-only engines never create the file."""
+    path = Path(db_path).resolve()
+    key = f"{path}|{'ro' if readonly else 'rw'}"
+    engine = _ENGINES.get(key)
+    if engine is not None:
+        return engine
+    if readonly:
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{path}"
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    event.listen(engine, "connect", _on_connect)
+    _ENGINES[key] = engine
+    return engine
+
+
+def init_db(db_path: str | Path) -> Engine:
+    """Create the spec's tables (verbatim DDL) and PlexRecs' extra tables; idempotent."""
+    engine = connect(db_path)
+    with engine.begin() as conn:
+        for statement in SPEC_DDL.split(";"):
+            if statement.strip():
+                conn.execute(text(statement))
+    extra_metadata.create_all(engine)
+    return engine
+
+
+def dispose_all() -> None:
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()

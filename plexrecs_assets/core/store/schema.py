@@ -1,0 +1,176 @@
+"""The one schema module: SQLite tables used by the Dagster assets and by the API.
+
+The five tables of the product spec are created from the spec's DDL verbatim (``SPEC_DDL``),
+so the on-disk schema is exactly the documented one; the SQLAlchemy ``Table`` objects below
+mirror it for queries. Tables PlexRecs added later (``llm_usage``, ``tmdb_details_cache``,
+``overseerr_request``) are plain SQLAlchemy tables.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+SPEC_DDL = """
+CREATE TABLE IF NOT EXISTS job_run (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  mode TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error_msg TEXT
+);
+CREATE TABLE IF NOT EXISTS category_run (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id INTEGER NOT NULL REFERENCES job_run(id),
+  label TEXT NOT NULL,
+  type TEXT NOT NULL,
+  raw_json_path TEXT,
+  resolved_json_path TEXT,
+  pmm_movie_yaml_path TEXT,
+  pmm_tv_yaml_path TEXT,
+  status TEXT NOT NULL,
+  error_msg TEXT
+);
+CREATE TABLE IF NOT EXISTS recommendation_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  label TEXT NOT NULL,
+  tmdb_id INTEGER NOT NULL,
+  media_type TEXT CHECK (media_type IN ('movie','tv')),
+  first_seen_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ix_history_label_tmdb ON recommendation_history(label, tmdb_id, media_type);
+CREATE TABLE IF NOT EXISTS title_resolution_cache (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  title TEXT NOT NULL,
+  year INTEGER,
+  media_type TEXT CHECK (media_type IN ('movie','tv')),
+  tmdb_id INTEGER,
+  imdb_id TEXT,
+  country TEXT,
+  runtime_min INTEGER,
+  resolved_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS plex_inventory (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tmdb_id INTEGER NOT NULL,
+  media_type TEXT CHECK (media_type IN ('movie','tv')),
+  present_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ix_inventory_tmdb ON plex_inventory(tmdb_id, media_type);
+"""
+
+SPEC_TABLES = ("job_run", "category_run", "recommendation_history", "title_resolution_cache", "plex_inventory")
+
+# Tables from the spec's DDL (mirrors; never used to CREATE them).
+spec_metadata = MetaData()
+
+job_run = Table(
+    "job_run", spec_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", Text, nullable=False),
+    Column("finished_at", Text),
+    Column("mode", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("error_msg", Text),
+    sqlite_autoincrement=True,
+)
+
+category_run = Table(
+    "category_run", spec_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, ForeignKey("job_run.id"), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("raw_json_path", Text),
+    Column("resolved_json_path", Text),
+    Column("pmm_movie_yaml_path", Text),
+    Column("pmm_tv_yaml_path", Text),
+    Column("status", Text, nullable=False),
+    Column("error_msg", Text),
+    sqlite_autoincrement=True,
+)
+
+recommendation_history = Table(
+    "recommendation_history", spec_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("label", Text, nullable=False),
+    Column("tmdb_id", Integer, nullable=False),
+    Column("media_type", Text),
+    Column("first_seen_at", Text, nullable=False),
+    Column("last_seen_at", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+title_resolution_cache = Table(
+    "title_resolution_cache", spec_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("year", Integer),
+    Column("media_type", Text),
+    Column("tmdb_id", Integer),
+    Column("imdb_id", Text),
+    Column("country", Text),
+    Column("runtime_min", Integer),
+    Column("resolved_at", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+plex_inventory = Table(
+    "plex_inventory", spec_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tmdb_id", Integer, nullable=False),
+    Column("media_type", Text),
+    Column("present_at", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Tables PlexRecs added beyond the spec.
+extra_metadata = MetaData()
+
+llm_usage = Table(
+    "llm_usage", extra_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, nullable=False),
+    Column("category_run_id", Integer),
+    Column("label", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("calls", Integer, nullable=False, default=0),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("recorded_at", Text, nullable=False),
+    Index("ix_llm_usage_job", "job_id"),
+)
+
+tmdb_details_cache = Table(
+    "tmdb_details_cache", extra_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tmdb_id", Integer, nullable=False),
+    Column("media_type", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON of clients.tmdb.TitleDetails
+    Column("fetched_at", Text, nullable=False),
+    UniqueConstraint("tmdb_id", "media_type", name="ux_tmdb_details"),
+)
+
+overseerr_request = Table(
+    "overseerr_request", extra_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("tmdb_id", Integer, nullable=False),
+    Column("media_type", Text, nullable=False),
+    Column("outcome", Text, nullable=False),  # created | duplicate | no_seasons | failed
+    Column("request_id", Integer),
+    Column("detail", Text),
+    Column("requested_at", Text, nullable=False),
+)
+
