@@ -174,3 +174,14 @@ overseerr_request = Table(
     Column("requested_at", Text, nullable=False),
 )
 
+
+# Links a Dagster run to the job_run row it produced, so the API and the CLI can report on
+# the run they launched.
+run_link = Table(
+    "run_link", extra_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, nullable=False),
+    Column("dagster_run_id", Text, nullable=False),
+    Column("partition_keys", Text),  # JSON list of the categories in that run
+    UniqueConstraint("dagster_run_id", name="ux_run_link_dagster"),
+)

@@ -1,0 +1,124 @@
+"""Where output files go, and how they are written.
+
+Labels are free text (spaces, em dashes, slashes, even ``..``); they never become a path
+directly. ``label_slug`` makes a bounded, ASCII, collision-resistant file name, and every
+path is checked to stay inside its output directory. Files are written atomically
+(temp file in the same directory, fsync, rename) so readers never see a torn file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+PMM_PREFIX = "plexrecs-"
+MANIFEST_NAME = ".plexrecs-manifest.json"
+
+
+class UnsafePathError(ValueError):
+    pass
+
+
+def label_slug(label: str, max_len: int = 60) -> str:
+    """``"Because — The Jinx"`` → ``"because-the-jinx-5e0c1a"``: readable, bounded, unique per label."""
+    ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:max_len].strip("-")
+    digest = hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{words}-{digest}" if words else f"category-{digest}"
+
+
+def inside(base: str | Path, candidate: str | Path) -> Path:
+    """Resolve ``candidate`` and refuse it unless it lies within ``base``."""
+    base_path = Path(base).resolve()
+    path = Path(candidate).resolve()
+    if path != base_path and base_path not in path.parents:
+        raise UnsafePathError(f"path {str(candidate)!r} is outside {str(base_path)!r}")
+    return path
+
+
+def run_dir(json_out_dir: str | Path, job_id: int) -> Path:
+    return Path(json_out_dir) / "runs" / f"{int(job_id):06d}"
+
+
+def raw_json_path(json_out_dir: str | Path, job_id: int, label: str) -> Path:
+    return inside(json_out_dir, run_dir(json_out_dir, job_id) / f"{label_slug(label)}.raw.json")
+
+
+def resolved_json_path(json_out_dir: str | Path, job_id: int, label: str) -> Path:
+    return inside(json_out_dir, run_dir(json_out_dir, job_id) / f"{label_slug(label)}.resolved.json")
+
+
+def pmm_paths(pmm_out_dir: str | Path, label: str) -> dict[str, Path]:
+    """Stable per-category Kometa files (Kometa's config.yml points at them)."""
+    slug = label_slug(label)
+    return {
+        "movie": inside(pmm_out_dir, Path(pmm_out_dir) / f"{PMM_PREFIX}{slug}-movies.yml"),
+        "tv": inside(pmm_out_dir, Path(pmm_out_dir) / f"{PMM_PREFIX}{slug}-series.yml"),
+    }
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_json(path: str | Path, data: Any) -> Path:
+    return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def clean_stale_temp_files(directory: str | Path) -> int:
+    """Remove temp files a killed process may have left (only our own ``.*.tmp`` names)."""
+    removed = 0
+    directory = Path(directory)
+    if not directory.is_dir():
+        return 0
+    for tmp in directory.rglob(".*.tmp"):
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def read_manifest(pmm_out_dir: str | Path) -> dict[str, dict]:
+    path = Path(pmm_out_dir) / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def claim_pmm_file(pmm_out_dir: str | Path, path: Path) -> None:
+    """Refuse to overwrite a file in ``pmm_out_dir`` that PlexRecs did not write."""
+    manifest = read_manifest(pmm_out_dir)
+    if path.exists() and path.name not in manifest:
+        raise UnsafePathError(
+            f"{path} exists and was not written by PlexRecs; move it away or rename it (PlexRecs never overwrites files it did not create)"
+        )
+
+
+def record_pmm_file(pmm_out_dir: str | Path, path: Path, label: str, medium: str, items: int) -> None:
+    manifest = read_manifest(pmm_out_dir)
+    manifest[path.name] = {"label": label, "media_type": medium, "items": items}
+    atomic_write_json(Path(pmm_out_dir) / MANIFEST_NAME, manifest)
