@@ -24,6 +24,7 @@ URL_OVERRIDES = {
     "TMDB_API_BASE": ("tmdb", "url"),
     "OVERSEERR_URL": ("overseerr", "url"),
     "LLM_API_BASE": ("recommender", "api_base"),
+    "DAGSTER_WEBSERVER_URL": ("api", "dagster_url"),
 }
 SECRET_ENV_VARS = (
     "TAUTULLI_API_KEY",
@@ -116,6 +117,8 @@ class OverseerrSection(_Strict):
 class ApiSection(_Strict):
     enabled: bool = True
     bind_addr: str = "0.0.0.0:8080"
+    # Where POST /v1/run reaches dagster-webserver (env DAGSTER_WEBSERVER_URL overrides).
+    dagster_url: str = "http://127.0.0.1:3000"
 
     @field_validator("bind_addr")
     @classmethod
