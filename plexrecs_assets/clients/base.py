@@ -160,44 +160,80 @@ class HttpClient:
     def is_retryable(self, response: httpx.Response) -> bool:
         return response.status_code in RETRYABLE_STATUS
 
-    def request(self, method: str, path: str, *, ok_statuses: Iterable[int] = (), **kwargs: Any) -> httpx.Response:
-        """Send with retries on 429 (honouring Retry-After), 5xx and connection errors.
+    def attempts_for(self, response: httpx.Response) -> int:
+        """How many attempts this kind of failure deserves (a subclass can cap hopeless cases)."""
+        return self.retry.attempts
+
+    def request(self, method: str, path: str, *, ok_statuses: Iterable[int] = (), attempts: int | None = None,
+                **kwargs: Any) -> httpx.Response:
+        """Send with retries on 429 (honouring Retry-After), 5xx, connection errors and timeouts.
 
         ``ok_statuses`` lists non-2xx answers the caller handles itself (e.g. Overseerr's 409).
+        ``attempts`` caps the policy's attempt count for this call (``check()`` uses it so a
+        wrong URL is reported quickly).
         """
+        response, _ = self._send(method, path, ok_statuses=ok_statuses, attempts=attempts, want_json=False,
+                                 kwargs=kwargs)
+        return response
+
+    def request_json(self, method: str, path: str, *, ok_statuses: Iterable[int] = (),
+                     attempts: int | None = None, **kwargs: Any) -> tuple[httpx.Response, Any]:
+        """Like ``request`` but also decodes the body; a 2xx body that is not JSON is retried
+        within the same attempt budget (proxies and overloaded servers sometimes truncate)."""
+        return self._send(method, path, ok_statuses=ok_statuses, attempts=attempts, want_json=True, kwargs=kwargs)
+
+    def _send(self, method: str, path: str, *, ok_statuses: Iterable[int], attempts: int | None, want_json: bool,
+              kwargs: dict[str, Any]) -> tuple[httpx.Response, Any]:
         ok = set(ok_statuses)
+        budget = min(attempts or self.retry.attempts, self.retry.attempts)
         url = f"{self.base_url}{path}"
         last_exc: Exception | None = None
         response: httpx.Response | None = None
-        for attempt in range(1, self.retry.attempts + 1):
-            response = None
+        bad_body: str | None = None
+        attempt = 0
+        while attempt < budget:
+            attempt += 1
+            response, bad_body = None, None
             try:
                 response = self._client.request(method, path, **kwargs)
                 url = str(response.request.url)
-            except (httpx.TransportError,) as exc:
+            except httpx.TransportError as exc:  # includes every httpx.TimeoutException
                 last_exc = exc
-                log.warning("%s: %s on attempt %d/%d: %s", self.service, type(exc).__name__, attempt,
-                            self.retry.attempts, redact_url(url))
+                log.warning("%s: %s on attempt %d/%d: %s", self.service, type(exc).__name__, attempt, budget,
+                            redact_url(url))
             else:
-                if response.status_code < 400 or response.status_code in ok:
-                    return response
-                if not self.is_retryable(response):
-                    break
-                log.warning("%s: HTTP %d on attempt %d/%d: %s", self.service, response.status_code, attempt,
-                            self.retry.attempts, redact_url(url))
-            if attempt < self.retry.attempts:
-                time.sleep(self.retry.wait_for(attempt, response))
+                success = response.status_code < 400
+                if success or response.status_code in ok:
+                    if not want_json:
+                        return response, None
+                    try:
+                        return response, response.json()
+                    except ValueError:
+                        if not success:  # an accepted error status may carry any body
+                            return response, None
+                        bad_body = response.text[:120]
+                        log.warning("%s: malformed JSON body on attempt %d/%d: %s", self.service, attempt, budget,
+                                    redact_url(url))
+                else:
+                    budget = min(budget, self.attempts_for(response))
+                    if not self.is_retryable(response) or attempt >= budget:
+                        break
+                    log.warning("%s: HTTP %d on attempt %d/%d: %s", self.service, response.status_code, attempt,
+                                budget, redact_url(url))
+            if attempt < budget:
+                time.sleep(self.retry.wait_for(attempt, response if bad_body is None else None))
         if response is None:
-            kind = "unreachable"
             detail = f"{type(last_exc).__name__}: {last_exc}" if last_exc else "no response"
-            raise self._error(url, kind, detail)
+            raise self._error(url, "unreachable", f"after {attempt} attempt(s): {detail}")
+        if bad_body is not None:
+            raise self._error(url, "bad_response", f"body is not JSON after {attempt} attempt(s): {bad_body!r}",
+                              response.status_code)
         kind = self.classify(response) or "client"
         body = response.text[:300]
-        raise self._error(url, kind, f"after {self.retry.attempts} attempt(s): {body}", response.status_code)
+        raise self._error(url, kind, f"after {attempt} attempt(s): {body}", response.status_code)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
-        response = self.request("GET", path, **kwargs)
-        return self.parse_json(response)
+        return self.request_json("GET", path, **kwargs)[1]
 
     def parse_json(self, response: httpx.Response) -> Any:
         try:
@@ -205,3 +241,23 @@ class HttpClient:
         except ValueError as exc:
             raise self._error(str(response.request.url), "bad_response",
                               f"body is not JSON: {response.text[:120]!r}", response.status_code) from exc
+
+    def run_check(self, probe, *, auth_fix: str, not_found_fix: str = "wrong URL?") -> CheckResult:
+        """Run ``probe`` (a cheap authenticated call) and turn its failure into a fix hint."""
+        try:
+            detail = probe()
+        except ServiceError as exc:
+            return CheckResult(self.service, False, str(exc), check_fix_hint(exc, auth_fix, not_found_fix))
+        return CheckResult(self.service, True, detail or f"{self.service} reachable, credentials accepted")
+
+
+def check_fix_hint(exc: ServiceError, auth_fix: str, not_found_fix: str = "wrong URL?") -> str:
+    if exc.kind == "unreachable":
+        return "server unreachable: is it running, and is the URL/port right?"
+    if exc.kind == "auth":
+        return auth_fix
+    if exc.kind in ("not_found", "bad_response"):
+        return not_found_fix
+    if exc.kind == "rate_limited":
+        return "rate limited: wait and retry"
+    return "unexpected answer: is this the right service and URL?"

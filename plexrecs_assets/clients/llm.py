@@ -1,0 +1,261 @@
+"""OpenAI-compatible chat client that asks for JSON and degrades gracefully.
+
+Structured output support varies by server (OpenAI, Ollama, vLLM, LM Studio, LocalAI), so
+``complete_json`` tries ``json_schema`` first, falls back to ``json_object`` and then to a
+plain prompt, and remembers the first mode that worked for this client instance.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import openai
+
+from plexrecs_assets.clients.base import (
+    CheckResult,
+    RetryPolicy,
+    ServiceAuthError,
+    ServiceError,
+    check_fix_hint,
+    redact_text,
+)
+
+log = logging.getLogger("plexrecs.clients")
+
+MODES = ("json_schema", "json_object", "prompt")
+JSON_ONLY = "Reply with JSON only."
+_FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class LlmAnswer:
+    content: str
+    data: dict | None
+    parse_error: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    model: str | None
+    response_format_used: str  # "json_schema" | "json_object" | "prompt"
+    finish_reason: str | None = None
+
+
+def parse_json_object(text: str | None) -> tuple[dict | None, str | None]:
+    """Best-effort JSON object from model output: strips ``` fences, takes the outermost {...}.
+
+    Returns ``(data, None)`` or ``(None, reason)``; never raises, so callers can ask for a repair.
+    """
+    if text is None or not text.strip():
+        return None, "empty reply"
+    candidate = text.strip()
+    fenced = _FENCE.match(candidate)
+    if fenced:
+        candidate = fenced.group(1).strip()
+    try:
+        value = json.loads(candidate)
+    except ValueError:
+        first, last = candidate.find("{"), candidate.rfind("}")
+        if first < 0 or last <= first:
+            return None, "no JSON object in the reply"
+        try:
+            value = json.loads(candidate[first: last + 1])
+        except ValueError as exc:
+            return None, f"invalid JSON: {exc}"
+    if not isinstance(value, dict):
+        return None, f"expected a JSON object, got {type(value).__name__}"
+    return value, None
+
+
+def _schema_prompt(schema: dict) -> str:
+    return f"{JSON_ONLY} The JSON must match this JSON Schema:\n{json.dumps(schema, separators=(',', ':'))}"
+
+
+def _mentions_response_format(exc: openai.APIStatusError) -> bool:
+    text = f"{exc.message} {exc.body!r}".lower()
+    return "response_format" in text or "json_schema" in text or "json_object" in text
+
+
+def _is_insufficient_quota(exc: openai.APIStatusError) -> bool:
+    return getattr(exc, "code", None) == "insufficient_quota" or "insufficient_quota" in repr(exc.body)
+
+
+class LlmClient:
+    service = "llm"
+
+    def __init__(self, base_url: str, api_key: str, model: str, timeout_s: float = 120.0, *,
+                 retry: RetryPolicy | None = None, temperature: float | None = 0.2,
+                 http_client: httpx.Client | None = None):
+        if not model:
+            raise ValueError("LlmClient needs a model name")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.temperature = temperature
+        self.retry = retry or RetryPolicy()
+        # local servers (Ollama) accept any key, but the openai package refuses an empty one
+        self._api_key = api_key or "not-needed"
+        self._secrets = [s for s in (api_key,) if s]
+        self._openai = openai.OpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=0,
+                                     timeout=timeout_s, http_client=http_client)
+        self._mode_index = 0
+
+    @property
+    def response_format_mode(self) -> str:
+        return MODES[self._mode_index]
+
+    def close(self) -> None:
+        self._openai.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _error(self, path: str, kind: str, detail: str, status: int | None = None) -> ServiceError:
+        cls = ServiceAuthError if kind == "auth" else ServiceError
+        return cls(self.service, f"{self.base_url}{path}", kind, redact_text(detail, self._secrets), status)
+
+    def _with_retries(self, path: str, call, attempts: int | None = None):
+        """Run ``call`` with the shared retry policy; map openai errors to ServiceError.
+
+        ``openai.BadRequestError`` is re-raised untouched so the caller can inspect it.
+        """
+        budget = min(attempts or self.retry.attempts, self.retry.attempts)
+        for attempt in range(1, budget + 1):
+            response: httpx.Response | None = None
+            try:
+                return call()
+            except openai.BadRequestError:
+                raise
+            except openai.APIStatusError as exc:
+                status, response = exc.status_code, exc.response
+                detail = f"{exc.message}"
+                if status in (401, 403):
+                    raise self._error(path, "auth", detail, status) from exc
+                if status == 429 and _is_insufficient_quota(exc):
+                    raise self._error(path, "quota", f"insufficient_quota (not retried): {detail}", status) from exc
+                if status == 404:
+                    raise self._error(path, "not_found", detail, status) from exc
+                if status != 429 and status < 500:
+                    raise self._error(path, "client", detail, status) from exc
+                kind = "rate_limited" if status == 429 else "server"
+                if attempt >= budget:
+                    raise self._error(path, kind, f"after {attempt} attempt(s): {detail}", status) from exc
+                log.warning("llm: HTTP %d on attempt %d/%d: %s%s", status, attempt, budget, self.base_url, path)
+            except openai.APIConnectionError as exc:  # includes APITimeoutError
+                if attempt >= budget:
+                    raise self._error(path, "unreachable", f"after {attempt} attempt(s): {type(exc).__name__}: "
+                                      f"{exc}") from exc
+                log.warning("llm: %s on attempt %d/%d: %s%s", type(exc).__name__, attempt, budget,
+                            self.base_url, path)
+            except _MalformedBody as exc:
+                if attempt >= budget:
+                    raise self._error(path, "bad_response", f"after {attempt} attempt(s): {exc}") from exc
+                log.warning("llm: malformed body on attempt %d/%d: %s%s", attempt, budget, self.base_url, path)
+            time.sleep(self.retry.wait_for(attempt, response))
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
+    def _chat(self, messages: list[dict], response_format: dict | None) -> dict:
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
+        if self.temperature is not None:
+            kwargs["temperature"] = self.temperature
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+
+        def call() -> dict:
+            raw = self._openai.chat.completions.with_raw_response.create(**kwargs)
+            # parse ourselves: a truncated body must be retried, not surface as an AttributeError
+            try:
+                body = json.loads(raw.http_response.text)
+            except ValueError as exc:
+                raise _MalformedBody(f"body is not JSON: {raw.http_response.text[:120]!r}") from exc
+            if not isinstance(body, dict) or not body.get("choices"):
+                raise _MalformedBody(f"no choices in the reply: {raw.http_response.text[:120]!r}")
+            return body
+
+        return self._with_retries("/chat/completions", call)
+
+    def complete_json(self, system: str, user: str, schema: dict, schema_name: str = "recommendations") -> LlmAnswer:
+        while True:
+            mode = MODES[self._mode_index]
+            messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+            if mode == "json_schema":
+                response_format = {"type": "json_schema",
+                                   "json_schema": {"name": schema_name, "schema": schema, "strict": True}}
+            else:
+                # without server-side enforcement the model has to be told the shape
+                messages[1] = {"role": "user", "content": f"{user}\n\n{_schema_prompt(schema)}"}
+                response_format = {"type": "json_object"} if mode == "json_object" else None
+            try:
+                body = self._chat(messages, response_format)
+            except openai.BadRequestError as exc:
+                if mode != "prompt" and _mentions_response_format(exc):
+                    log.info("llm: server rejected response_format %s; falling back", mode)
+                    self._mode_index += 1
+                    continue
+                raise self._error("/chat/completions", "client", exc.message, exc.status_code) from exc
+            return self._answer(body, mode)
+
+    def _answer(self, body: dict, mode: str) -> LlmAnswer:
+        choice = body["choices"][0] or {}
+        message = choice.get("message") or {}
+        content = message.get("content")
+        if isinstance(content, list):  # some servers send content parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        usage = body.get("usage") or {}
+        if content is None and message.get("refusal"):
+            data, parse_error = None, f"model refused: {message['refusal']}"
+        else:
+            data, parse_error = parse_json_object(content)
+        if parse_error and choice.get("finish_reason") == "length":
+            parse_error += " (reply was cut off: finish_reason=length)"
+        return LlmAnswer(
+            content=content or "",
+            data=data,
+            parse_error=parse_error,
+            prompt_tokens=_int(usage.get("prompt_tokens")),
+            completion_tokens=_int(usage.get("completion_tokens")),
+            model=body.get("model") or self.model,
+            response_format_used=mode,
+            finish_reason=choice.get("finish_reason"),
+        )
+
+    def models(self, attempts: int | None = None) -> list[str]:
+        page = self._with_retries("/models", lambda: self._openai.models.list(), attempts=attempts)
+        return [m.id for m in page.data]
+
+    def check(self) -> CheckResult:
+        try:
+            served = self.models(attempts=2)
+        except ServiceError as exc:
+            fix = check_fix_hint(exc, auth_fix="bad API key: check LLM_API_KEY",
+                                 not_found_fix="wrong URL? the LLM base usually ends in /v1")
+            return CheckResult(self.service, False, str(exc), fix)
+        except openai.BadRequestError as exc:
+            return CheckResult(self.service, False, redact_text(str(exc), self._secrets),
+                               "unexpected answer: is this an OpenAI-compatible /v1 URL?")
+        if not _model_served(self.model, served):
+            shown = ", ".join(served[:10]) or "(none)"
+            return CheckResult(self.service, False, f"model {self.model!r} is not served at {self.base_url}",
+                               f"model not found: pull it / pick one of {shown}")
+        return CheckResult(self.service, True, f"llm reachable, key accepted, model {self.model!r} served")
+
+
+class _MalformedBody(Exception):
+    pass
+
+
+def _model_served(model: str, served: list[str]) -> bool:
+    # Ollama lists "llama3.1:latest" while users configure "llama3.1"
+    return model in served or f"{model}:latest" in served or model.removesuffix(":latest") in served
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

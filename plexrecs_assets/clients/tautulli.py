@@ -1,0 +1,138 @@
+"""Tautulli API v2 client: watch history, users and item metadata (external ids)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Iterable
+
+import httpx
+
+from plexrecs_assets.clients.base import CheckResult, HttpClient, RetryPolicy, ServiceError
+from plexrecs_assets.clients.guids import parse_guids
+
+
+@dataclass(frozen=True)
+class ExternalIds:
+    """External ids of one played item. For an episode the ``show_*`` ids are the show's
+    (from ``grandparent_guids``); for a movie they are None."""
+
+    rating_key: str
+    media_type: str | None
+    tmdb_id: int | None = None
+    imdb_id: str | None = None
+    tvdb_id: int | None = None
+    show_tmdb_id: int | None = None
+    show_imdb_id: str | None = None
+    show_tvdb_id: int | None = None
+
+    @property
+    def recommendable_tmdb_id(self) -> int | None:
+        """The id a recommender wants: the movie's, or for an episode its show's."""
+        return self.show_tmdb_id if self.media_type == "episode" else self.tmdb_id
+
+
+def external_ids_from_metadata(rating_key: str, meta: dict[str, Any]) -> ExternalIds:
+    own = parse_guids(meta.get("guids") or [])
+    media_type = meta.get("media_type") or None
+    if media_type == "episode":
+        show = parse_guids(meta.get("grandparent_guids") or [])
+        return ExternalIds(str(rating_key), media_type, own.tmdb_id, own.imdb_id, own.tvdb_id,
+                           show.tmdb_id, show.imdb_id, show.tvdb_id)
+    if not meta.get("guids") and meta.get("guid"):
+        own = parse_guids([meta["guid"]])  # legacy agents: only the agent guid carries the id
+    return ExternalIds(str(rating_key), media_type, own.tmdb_id, own.imdb_id, own.tvdb_id)
+
+
+class TautulliClient(HttpClient):
+    service = "tautulli"
+
+    def __init__(self, base_url: str, api_key: str, *, timeout_s: float = 30.0, retry: RetryPolicy | None = None,
+                 transport: httpx.BaseTransport | None = None):
+        base_url = base_url.rstrip("/")
+        if base_url.endswith("/api/v2"):
+            base_url = base_url[: -len("/api/v2")]
+        super().__init__(base_url, timeout_s=timeout_s, retry=retry, params={"apikey": api_key},
+                         secrets=[api_key], transport=transport)
+
+    def classify(self, response: httpx.Response) -> str | None:
+        # Tautulli rewrites every non-500 error, including a bad key, to HTTP 400.
+        if response.status_code == 400 and "apikey" in response.text.lower():
+            return "auth"
+        return super().classify(response)
+
+    def call(self, cmd: str, *, attempts: int | None = None, **params: Any) -> Any:
+        """Run one API command and return the envelope's ``data``."""
+        query = {"cmd": cmd, **{k: v for k, v in params.items() if v is not None}}
+        response, body = self.request_json("GET", "/api/v2", params=query, attempts=attempts)
+        envelope = body.get("response") if isinstance(body, dict) else None
+        if not isinstance(envelope, dict):
+            raise self._error(str(response.request.url), "bad_response",
+                              f"no 'response' envelope in reply to cmd={cmd}", response.status_code)
+        if envelope.get("result") != "success":
+            message = envelope.get("message") or "unknown error"
+            kind = "auth" if "apikey" in str(message).lower() else "client"
+            raise self._error(str(response.request.url), kind, f"cmd={cmd}: {message}", response.status_code)
+        return envelope.get("data")
+
+    def get_history(self, after: date | None = None, *, media_types: Iterable[str] = ("movie", "episode"),
+                    user_id: int | str | None = None, page_size: int = 1000,
+                    grouping: bool = True) -> list[dict]:
+        """Every history row matching the filters (``after`` is inclusive), all pages."""
+        if page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {page_size!r}")
+        filters = {
+            "media_type": ",".join(media_types) if media_types else None,
+            "after": after.isoformat() if after else None,
+            "user_id": user_id,
+            "grouping": int(grouping),
+            # oldest first, so rows played while we page append at the end instead of shifting pages
+            "order_column": "date",
+            "order_dir": "asc",
+        }
+        rows: list[dict] = []
+        seen: set[Any] = set()
+        start = 0
+        while True:
+            data = self.call("get_history", start=start, length=page_size, **filters)
+            if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+                raise ServiceError(self.service, f"{self.base_url}/api/v2", "bad_response",
+                                   "get_history: 'data' is not a table")
+            page = data["data"]
+            for row in page:
+                key = row.get("row_id", row.get("id"))
+                if key is not None and key in seen:
+                    continue
+                seen.add(key)
+                rows.append(row)
+            start += len(page)
+            total = _as_int(data.get("recordsFiltered"))
+            if not page or total is None or start >= total:
+                return rows
+
+    def get_users(self) -> list[dict]:
+        data = self.call("get_users")
+        return list(data) if isinstance(data, list) else []
+
+    def get_metadata(self, rating_key: int | str) -> dict:
+        """Item metadata; ``{}`` when Tautulli/Plex no longer knows the rating key."""
+        data = self.call("get_metadata", rating_key=str(rating_key))
+        return data if isinstance(data, dict) else {}
+
+    def external_ids(self, rating_key: int | str) -> ExternalIds:
+        return external_ids_from_metadata(str(rating_key), self.get_metadata(rating_key))
+
+    def check(self) -> CheckResult:
+        def probe() -> str:
+            users = self.call("get_users", attempts=2)
+            count = len(users) if isinstance(users, list) else 0
+            return f"tautulli reachable, API key accepted ({count} users)"
+
+        return self.run_check(probe, auth_fix="bad API key: copy it from Tautulli Settings > Web Interface > API",
+                              not_found_fix="wrong URL? give Tautulli's root URL, e.g. http://host:8181")
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
