@@ -1,0 +1,149 @@
+"""Watch history: Tautulli rows → one entry per watched title, with a signal strength.
+
+Episodes roll up to their show. A completed play is a strong positive signal, a partial one
+a weaker one; a show the household started and dropped is a negative signal.
+Rows with missing or odd fields are skipped and counted, never fatal.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+COMPLETED_PERCENT = 85
+PARTIAL_MIN_PERCENT = 10
+ABANDONED_MAX_EPISODES = 2
+ABANDONED_IDLE_DAYS = 21
+
+
+@dataclass
+class WatchedTitle:
+    medium: str  # "movie" | "tv"
+    title: str
+    year: int | None
+    rating_key: str  # the movie's or the show's rating key
+    tmdb_id: int | None = None
+    plays: int = 0
+    completed_plays: int = 0
+    episodes: set = field(default_factory=set)
+    completed_episodes: set = field(default_factory=set)
+    max_percent: int = 0
+    last_watched: int = 0  # epoch seconds
+    first_watched: int = 0
+    users: set = field(default_factory=set)
+
+    def signal(self, now: float) -> float:
+        """+1.0 = loved (completed, rewatched or binged), small = sampled, negative = dropped."""
+        if self.medium == "movie":
+            if self.completed_plays:
+                return 1.0 + 0.25 * min(self.completed_plays - 1, 2)  # rewatches count extra
+            return 0.5 if self.max_percent >= 50 else 0.2
+        done = len(self.completed_episodes)
+        idle_days = (now - self.last_watched) / 86400
+        if done <= ABANDONED_MAX_EPISODES and self.max_percent < COMPLETED_PERCENT + 1 and idle_days > ABANDONED_IDLE_DAYS:
+            return -0.6 if done <= 1 else -0.3
+        return min(1.5, 0.25 + 0.15 * done)
+
+    def label(self) -> str:
+        return f"{self.title} ({self.year})" if self.year else self.title
+
+
+@dataclass
+class HistoryRollup:
+    titles: dict[tuple[str, str], WatchedTitle]
+    rows_read: int
+    skipped: Counter
+
+    def as_list(self) -> list[WatchedTitle]:
+        return sorted(self.titles.values(), key=lambda t: t.last_watched, reverse=True)
+
+
+def _as_int(value) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, int] | None = None,
+                    user_ids: set[int] | None = None) -> HistoryRollup:
+    """Aggregate Tautulli ``get_history`` rows per movie / per show.
+
+    ``rating_key_tmdb`` maps Plex rating keys (from the inventory scan) to TMDb ids so most
+    titles need no extra lookup.
+    """
+    rating_key_tmdb = rating_key_tmdb or {}
+    titles: dict[tuple[str, str], WatchedTitle] = {}
+    skipped: Counter = Counter()
+    read = 0
+    for row in rows:
+        read += 1
+        if not isinstance(row, Mapping):
+            skipped["not_a_row"] += 1
+            continue
+        media_type = row.get("media_type")
+        if media_type not in ("movie", "episode"):
+            skipped[f"media_type:{media_type}"] += 1
+            continue
+        user_id = _as_int(row.get("user_id"))
+        if user_ids is not None and user_id not in user_ids:
+            skipped["other_user"] += 1
+            continue
+        started = _as_int(row.get("date")) or _as_int(row.get("started"))
+        percent = _as_int(row.get("percent_complete")) or 0
+        if started is None:
+            skipped["no_date"] += 1
+            continue
+        if media_type == "movie":
+            key = _as_int(row.get("rating_key"))
+            title = (row.get("title") or row.get("full_title") or "").strip()
+            year = _as_int(row.get("year"))
+            medium = "movie"
+        else:
+            key = _as_int(row.get("grandparent_rating_key"))
+            title = (row.get("grandparent_title") or "").strip()
+            year = None  # an episode row's year is the episode's, not the show's
+            medium = "tv"
+        if not title or key is None:
+            skipped["missing_title_or_key"] += 1
+            continue
+        entry = titles.get((medium, str(key)))
+        if entry is None:
+            entry = titles[(medium, str(key))] = WatchedTitle(
+                medium=medium, title=title, year=year, rating_key=str(key),
+                tmdb_id=rating_key_tmdb.get(str(key)), first_watched=started,
+            )
+        entry.plays += 1
+        completed = percent >= COMPLETED_PERCENT or (_float(row.get("watched_status")) or 0) >= 1
+        if medium == "movie":
+            entry.completed_plays += int(completed)
+        else:
+            episode = (_as_int(row.get("parent_media_index")), _as_int(row.get("media_index")), _as_int(row.get("rating_key")))
+            entry.episodes.add(episode)
+            if completed:
+                entry.completed_episodes.add(episode)
+        entry.max_percent = max(entry.max_percent, percent)
+        entry.last_watched = max(entry.last_watched, started)
+        entry.first_watched = min(entry.first_watched, started)
+        if user_id is not None:
+            entry.users.add(user_id)
+    return HistoryRollup(titles=titles, rows_read=read, skipped=skipped)
+
+
+def _float(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def fill_missing_tmdb_ids(rollup: HistoryRollup, lookup: Callable[[WatchedTitle], int | None]) -> int:
+    """Resolve titles the inventory could not map (e.g. removed from Plex); returns how many."""
+    resolved = 0
+    for entry in rollup.titles.values():
+        if entry.tmdb_id is None:
+            entry.tmdb_id = lookup(entry)
+            resolved += entry.tmdb_id is not None
+    return resolved
