@@ -185,3 +185,17 @@ run_link = Table(
     Column("partition_keys", Text),  # JSON list of the categories in that run
     UniqueConstraint("dagster_run_id", name="ux_run_link_dagster"),
 )
+
+# Append-only log of what was published, per run: lets the blocking asset check prove that
+# nothing repeats within 60 days even after recommendation_history has been updated.
+recommendation_event = Table(
+    "recommendation_event", extra_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("tmdb_id", Integer, nullable=False),
+    Column("media_type", Text, nullable=False),
+    Column("source", Text),  # llm | llm_retry | pool_fill
+    Column("recommended_at", Text, nullable=False),
+    Index("ix_rec_event_label", "label", "tmdb_id", "media_type"),
+)

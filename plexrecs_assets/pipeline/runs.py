@@ -1,0 +1,199 @@
+"""Run bookkeeping in the store: ``job_run`` / ``category_run`` rows, the link to the Dagster
+run, token usage, the one-run-at-a-time lock and recovery from runs that were killed."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, and_, insert, select, update
+
+from plexrecs_assets.core.store.db import utcnow_iso
+from plexrecs_assets.core.store.schema import category_run, job_run, llm_usage, run_link
+
+IN_PROGRESS = "in progress"
+INTERRUPTED = "interrupted: the run's process ended before it finished (killed, crashed or the machine restarted)"
+
+
+class RunLockedError(RuntimeError):
+    pass
+
+
+_HELD_LOCKS: dict[str, int] = {}
+
+
+def acquire_run_lock(db_path: str | Path) -> bool:
+    """Take the process-wide run lock for this database; False if another process holds it.
+
+    flock is released by the kernel when the process dies, so a killed run never leaves a
+    stale lock behind. Re-acquiring in the same process is a no-op.
+    """
+    lock_path = str(Path(db_path).resolve()) + ".lock"
+    if lock_path in _HELD_LOCKS:
+        return True
+    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    _HELD_LOCKS[lock_path] = fd
+    return True
+
+
+def release_run_lock(db_path: str | Path) -> None:
+    lock_path = str(Path(db_path).resolve()) + ".lock"
+    fd = _HELD_LOCKS.pop(lock_path, None)
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def require_run_lock(db_path: str | Path) -> None:
+    if not acquire_run_lock(db_path):
+        raise RunLockedError(
+            f"another PlexRecs run is in progress on {db_path}; wait for it to finish (only one run at a time)"
+        )
+
+
+def recover_interrupted_runs(engine: Engine, keep_job_id: int | None = None) -> int:
+    """Mark ``running`` jobs as failed. Only called while holding the run lock, so any job
+    still marked running belongs to a process that no longer exists."""
+    now = utcnow_iso()
+    with engine.begin() as conn:
+        stale = [r.id for r in conn.execute(select(job_run.c.id).where(job_run.c.status == "running"))
+                 if r.id != keep_job_id]
+        for job_id in stale:
+            conn.execute(update(job_run).where(job_run.c.id == job_id).values(
+                status="failed", finished_at=now, error_msg=INTERRUPTED))
+            conn.execute(update(category_run).where(and_(
+                category_run.c.job_id == job_id, category_run.c.error_msg == IN_PROGRESS)).values(
+                status="failed", error_msg=INTERRUPTED))
+    return len(stale)
+
+
+def job_for_dagster_run(engine: Engine, dagster_run_id: str, *, mode: str, partition_keys: list[str] | None = None) -> int:
+    """The job_run row of this Dagster run, created by whichever asset runs first."""
+    with engine.begin() as conn:
+        row = conn.execute(select(run_link.c.job_id).where(run_link.c.dagster_run_id == dagster_run_id)).first()
+        if row:
+            return int(row.job_id)
+        job_id = conn.execute(insert(job_run).values(
+            started_at=utcnow_iso(), mode=mode, status="running")).inserted_primary_key[0]
+        conn.execute(insert(run_link).values(
+            job_id=job_id, dagster_run_id=dagster_run_id,
+            partition_keys=json.dumps(partition_keys) if partition_keys is not None else None))
+    recover_interrupted_runs(engine, keep_job_id=job_id)
+    return int(job_id)
+
+
+def start_category(engine: Engine, job_id: int, label: str, category_type: str) -> int:
+    with engine.begin() as conn:
+        existing = conn.execute(select(category_run.c.id).where(
+            category_run.c.job_id == job_id, category_run.c.label == label)).first()
+        if existing:
+            return int(existing.id)
+        return int(conn.execute(insert(category_run).values(
+            job_id=job_id, label=label, type=category_type, status="failed", error_msg=IN_PROGRESS,
+        )).inserted_primary_key[0])
+
+
+def update_category(engine: Engine, category_run_id: int, **values) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(category_run).where(category_run.c.id == category_run_id).values(**values))
+
+
+def category_row(engine: Engine, job_id: int, label: str):
+    with engine.connect() as conn:
+        return conn.execute(select(category_run).where(
+            category_run.c.job_id == job_id, category_run.c.label == label)).first()
+
+
+def latest_category_row(engine: Engine, label: str, *, with_column: str):
+    """The newest category_run of ``label`` that has ``with_column`` set (any job)."""
+    col = category_run.c[with_column]
+    with engine.connect() as conn:
+        return conn.execute(select(category_run).where(
+            category_run.c.label == label, col.is_not(None)).order_by(category_run.c.id.desc()).limit(1)).first()
+
+
+def fail_category(engine: Engine, category_run_id: int, message: str) -> None:
+    update_category(engine, category_run_id, status="failed", error_msg=message[:2000])
+
+
+def record_usage(engine: Engine, *, job_id: int, category_run_id: int | None, label: str, model: str,
+                 calls: int, prompt_tokens: int, completion_tokens: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(llm_usage).values(
+            job_id=job_id, category_run_id=category_run_id, label=label, model=model, calls=calls,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, recorded_at=utcnow_iso()))
+
+
+def finalize_job(engine: Engine, job_id: int, *, error: str | None = None) -> str:
+    """Derive the job status from its categories (or mark it failed with ``error``)."""
+    with engine.begin() as conn:
+        if error is not None:
+            status = "failed"
+            conn.execute(update(category_run).where(and_(
+                category_run.c.job_id == job_id, category_run.c.error_msg == IN_PROGRESS)).values(
+                error_msg=f"not finished: {error}"[:2000]))
+        else:
+            rows = conn.execute(select(category_run.c.status, category_run.c.error_msg).where(
+                category_run.c.job_id == job_id)).all()
+            failed = [r for r in rows if r.status != "success"]
+            if not rows or not failed:
+                status = "success"
+            elif len(failed) == len(rows):
+                status = "failed"
+            else:
+                status = "partial"
+            if failed and not error:
+                error = f"{len(failed)} of {len(rows)} categories failed"
+        conn.execute(update(job_run).where(job_run.c.id == job_id).values(
+            status=status, finished_at=utcnow_iso(), error_msg=error[:2000] if error else None))
+    return status
+
+
+@dataclass
+class CategorySummary:
+    label: str
+    type: str
+    status: str
+    error: str | None
+    published: int
+    dropped: dict
+    files: list[str]
+    prompt_tokens: int
+    completion_tokens: int
+    model: str | None
+
+
+def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary]]:
+    with engine.connect() as conn:
+        job = conn.execute(select(job_run).where(job_run.c.id == job_id)).first()
+        cats = conn.execute(select(category_run).where(category_run.c.job_id == job_id)
+                            .order_by(category_run.c.id)).all()
+        usage_rows = conn.execute(select(llm_usage).where(llm_usage.c.job_id == job_id)).all()
+    usage = {u.label: u for u in usage_rows}
+    summaries = []
+    for c in cats:
+        published, dropped = 0, {}
+        if c.resolved_json_path and Path(c.resolved_json_path).exists():
+            try:
+                doc = json.loads(Path(c.resolved_json_path).read_text(encoding="utf-8"))
+                published = len(doc.get("items", []))
+                dropped = doc.get("dropped", {})
+            except ValueError:
+                pass
+        u = usage.get(c.label)
+        summaries.append(CategorySummary(
+            label=c.label, type=c.type, status=c.status, error=c.error_msg, published=published,
+            dropped=dropped,
+            files=[p for p in (c.raw_json_path, c.resolved_json_path, c.pmm_movie_yaml_path, c.pmm_tv_yaml_path) if p],
+            prompt_tokens=u.prompt_tokens if u else 0, completion_tokens=u.completion_tokens if u else 0,
+            model=u.model if u else None,
+        ))
+    return (dict(job._mapping) if job else {}), summaries
