@@ -1,0 +1,173 @@
+"""Response and request models: they are the API's contract and appear in ``/openapi.json``.
+
+Models of the output files allow extra keys, so a newer pipeline adding a field does not
+break the API; the documented keys are still checked (strictly, so what is served matches
+the schema exactly).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from plexrecs_assets.core.config import Category
+
+MediaType = Literal["movie", "tv"]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable error code, e.g. not_found, run_in_progress")
+    message: str = Field(description="explanation for people")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# ---------------------------------------------------------------- health
+
+
+class DatabaseStatus(BaseModel):
+    reachable: bool
+    path: str
+    error: str | None = None
+
+
+class ConfigStatus(BaseModel):
+    valid: bool
+    error: str | None = Field(None, description="why the last edit of the YAML was rejected (the previous one is still served)")
+
+
+class LastRun(BaseModel):
+    job_id: int
+    status: str
+    started_at: str
+    finished_at: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: DatabaseStatus
+    config: ConfigStatus
+    last_run: LastRun | None = None
+    run_in_progress: bool = Field(description="a POST /v1/run is being served right now")
+
+
+# ---------------------------------------------------------------- categories
+
+
+class CategoriesResponse(BaseModel):
+    categories: list[Category]
+
+
+# ---------------------------------------------------------------- runs
+
+
+class TokenUsage(BaseModel):
+    models: list[str]
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class CategoryRunOut(BaseModel):
+    id: int
+    label: str
+    type: str
+    status: str
+    error_msg: str | None = None
+    raw_json_path: str | None = None
+    resolved_json_path: str | None = None
+    pmm_movie_yaml_path: str | None = None
+    pmm_tv_yaml_path: str | None = None
+    usage: TokenUsage | None = None
+
+
+class JobRunOut(BaseModel):
+    job_id: int
+    started_at: str
+    finished_at: str | None = None
+    mode: str
+    status: str = Field(description="running, success, partial or failed")
+    error_msg: str | None = None
+    categories: list[CategoryRunOut]
+    usage: TokenUsage | None = Field(None, description="LLM token usage of the whole run, when recorded")
+    dagster_run_ids: list[str] = Field(default_factory=list)
+
+
+class RunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    categories: list[str] | None = Field(
+        None, description="labels to run (default: every configured category)", min_length=1, max_length=500
+    )
+
+
+class DagsterRunOut(BaseModel):
+    run_id: str
+    status: str = Field(description="Dagster's final run status: SUCCESS, FAILURE or CANCELED")
+    partition_keys: list[str]
+    job: JobRunOut | None = Field(None, description="what the run recorded in the store (null if it failed before recording)")
+
+
+class RunResponse(BaseModel):
+    status: Literal["success", "partial", "failed"]
+    categories: list[str]
+    dagster_runs: list[DagsterRunOut]
+
+
+# ---------------------------------------------------------------- output files
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class RawRecommendation(_Open):
+    title: str
+    year: int | None = None
+    medium: str | None = None
+    why: str | None = None
+    keywords: list[str] | None = None
+    tmdb_id: int | None = None
+
+
+class RawRecs(_Open):
+    category: str
+    generated_at: str
+    recommendations: list[RawRecommendation]
+
+
+class ResolvedItem(_Open):
+    title: str
+    year: int | None = None
+    medium: MediaType
+    tmdb_id: int
+    imdb_id: str | None = None
+    runtime_min: int | None = None
+    vote_count: int | None = None
+    why: str | None = None
+    keywords: list[str] | None = None
+    source: str | None = None
+
+
+class ResolvedRecs(_Open):
+    category: str
+    resolved_at: str
+    items: list[ResolvedItem]
+    dropped: dict | None = None
+
+
+class PmmFile(BaseModel):
+    category: str
+    media_type: MediaType
+    path: str
+    items: int = Field(description="number of TMDb ids in the file")
+    modified_at: str = Field(description="file modification time, ISO-8601 UTC")
+    collection_names: list[str]
+    job_id: int
+
+
+class PmmCollections(BaseModel):
+    collections: list[PmmFile]

@@ -1,0 +1,147 @@
+"""Read-only queries on the store, returning plain dicts shaped like the response models.
+
+Tables PlexRecs added beyond the spec (``llm_usage``, ``run_link``) may be missing from an
+older store; their absence means "nothing recorded", not an error.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import OperationalError
+
+from plexrecs_assets.core.store.schema import category_run, job_run, llm_usage, run_link
+
+
+def _missing_table(exc: OperationalError) -> bool:
+    return "no such table" in str(exc.orig)
+
+
+def latest_job_id(conn: Connection) -> int | None:
+    try:
+        return conn.execute(select(job_run.c.id).order_by(job_run.c.id.desc()).limit(1)).scalar()
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return None
+        raise
+
+
+def job_row(conn: Connection, job_id: int) -> dict | None:
+    row = conn.execute(select(job_run).where(job_run.c.id == job_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def _usage(rows: Iterable) -> dict | None:
+    rows = list(rows)
+    if not rows:
+        return None
+    prompt = sum(r["prompt_tokens"] or 0 for r in rows)
+    completion = sum(r["completion_tokens"] or 0 for r in rows)
+    return {
+        "models": sorted({r["model"] for r in rows if r["model"]}),
+        "calls": sum(r["calls"] or 0 for r in rows),
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _usage_rows(conn: Connection, job_id: int) -> list:
+    try:
+        return list(conn.execute(select(llm_usage).where(llm_usage.c.job_id == job_id)).mappings())
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return []
+        raise
+
+
+def dagster_run_ids(conn: Connection, job_id: int) -> list[str]:
+    try:
+        rows = conn.execute(
+            select(run_link.c.dagster_run_id).where(run_link.c.job_id == job_id).order_by(run_link.c.id)
+        )
+        return [r[0] for r in rows]
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return []
+        raise
+
+
+def job_for_dagster_run(conn: Connection, dagster_run_id: str) -> int | None:
+    try:
+        return conn.execute(
+            select(run_link.c.job_id).where(run_link.c.dagster_run_id == dagster_run_id).order_by(run_link.c.id.desc()).limit(1)
+        ).scalar()
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return None
+        raise
+
+
+def job_summary(conn: Connection, job_id: int) -> dict | None:
+    """A ``job_run`` with its ``category_run`` rows and token usage (``JobRunOut``)."""
+    job = job_row(conn, job_id)
+    if job is None:
+        return None
+    usage_rows = _usage_rows(conn, job_id)
+    by_category: dict[object, list] = {}
+    for row in usage_rows:
+        by_category.setdefault(row["category_run_id"] or row["label"], []).append(row)
+    categories = []
+    for row in conn.execute(select(category_run).where(category_run.c.job_id == job_id).order_by(category_run.c.id)).mappings():
+        item = dict(row)
+        item["usage"] = _usage(by_category.get(row["id"], []) + by_category.get(row["label"], []))
+        categories.append(item)
+    return {
+        "job_id": job["id"],
+        "started_at": job["started_at"],
+        "finished_at": job["finished_at"],
+        "mode": job["mode"],
+        "status": job["status"],
+        "error_msg": job["error_msg"],
+        "categories": categories,
+        "usage": _usage(usage_rows),
+        "dagster_run_ids": dagster_run_ids(conn, job_id),
+    }
+
+
+def latest_success(conn: Connection, label: str) -> dict | None:
+    """The latest successful ``category_run`` of ``label``: the only source of output paths."""
+    try:
+        row = conn.execute(
+            select(category_run)
+            .where(category_run.c.label == label, category_run.c.status == "success")
+            .order_by(category_run.c.id.desc())
+            .limit(1)
+        ).mappings().first()
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return None
+        raise
+    return dict(row) if row else None
+
+
+def latest_success_by_label(conn: Connection, labels: list[str]) -> dict[str, dict]:
+    if not labels:
+        return {}
+    try:
+        newest = (
+            select(func.max(category_run.c.id))
+            .where(category_run.c.label.in_(labels), category_run.c.status == "success")
+            .group_by(category_run.c.label)
+        )
+        rows = conn.execute(select(category_run).where(category_run.c.id.in_(newest))).mappings()
+        return {row["label"]: dict(row) for row in rows}
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return {}
+        raise
+
+
+def partition_keys(raw: str | None) -> list[str]:
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from plexrecs_api import queries
+from plexrecs_api.deps import StoreUnavailable
+from plexrecs_api.models import Health
+from plexrecs_api.routes import errors
+from plexrecs_api.state import api_state
+
+router = APIRouter()
+
+
+@router.get("/v1/health", response_model=Health, responses=errors(), summary="Health check")
+async def health(request: Request) -> Response:
+    """Whether the database is reachable, and the status and time of the last run. Never fails
+    because the database is missing or broken: that is reported as ``reachable: false``."""
+    state = api_state(request)
+    snapshot = state.config.current()
+    store = state.store(snapshot)
+    database: dict = {"reachable": False, "path": str(store.path)}
+    last_run = None
+    try:
+        token = store.token()
+        if token == ("missing",):
+            database["error"] = "the database file does not exist yet (no run so far)"
+        else:
+            last_run = await _last_run(state, store, token)
+            database["reachable"] = True
+    except StoreUnavailable as exc:
+        database["error"] = str(exc)
+    except Exception as exc:  # a corrupt store must degrade health, not break it
+        database["error"] = f"cannot read the database {store.path}: {exc.__class__.__name__}"
+    config_error = state.config.error
+    body = {
+        "status": "ok" if database["reachable"] and config_error is None else "degraded",
+        "database": database,
+        "config": {"valid": config_error is None, "error": config_error},
+        "last_run": last_run,
+        "run_in_progress": state.runs.busy,
+    }
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+
+async def _last_run(state, store, token) -> dict | None:
+    memo = state.last_run_memo
+    if memo is not None and memo[0] == token:
+        return memo[1]
+
+    def build():
+        with store.engine.connect() as conn:
+            job_id = queries.latest_job_id(conn)
+            return queries.job_row(conn, job_id) if job_id is not None else None
+
+    row = await run_in_threadpool(build)
+    result = None
+    if row:
+        result = {"job_id": row["id"], "status": row["status"], "started_at": row["started_at"], "finished_at": row["finished_at"]}
+    state.last_run_memo = (token, result)
+    return result

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from plexrecs_api import queries
+from plexrecs_api.deps import Answer, ConfigSnapshot, Store, stat_sig
+from plexrecs_api.errors import not_found
+from plexrecs_api.files import contained, read_json_file
+from plexrecs_api.models import RawRecs, ResolvedRecs
+from plexrecs_api.routes import errors
+from plexrecs_api.state import api_state
+
+router = APIRouter()
+
+_KINDS = {
+    "resolved": ("resolved_json_path", ResolvedRecs, "resolved JSON"),
+    "raw": ("raw_json_path", RawRecs, "raw JSON"),
+}
+
+
+def _recs_builder(label: str, kind: str):
+    column, model, what = _KINDS[kind]
+
+    def build(snapshot: ConfigSnapshot, store: Store) -> Answer:
+        # The label only selects a row; the file path comes from the store and must lie in json_out_dir.
+        category = snapshot.find(label)
+        if category is None:
+            raise not_found(f"no category {label!r} in categories.yml")
+        run = None
+        if store.exists():
+            with store.engine.connect() as conn:
+                run = queries.latest_success(conn, category.label)
+        if run is None or not run.get(column):
+            raise not_found(f"category {category.label!r} has no successful run yet")
+        path = contained(snapshot.app.paths.json_out_dir, run[column], what, category.label)
+        body = read_json_file(path, model, what, category.label)
+        return Answer(200, body, deps=((str(path), stat_sig(path)),))
+
+    return build
+
+
+async def _serve(request: Request, label: str, kind: str) -> Response:
+    state = api_state(request)
+    snapshot = state.config.current()
+    category = snapshot.find(label)
+    if category is None:  # answered before touching the store or the cache
+        raise not_found(f"no category {label!r} in categories.yml")
+    return await state.answer(("recs", kind, category.label), _recs_builder(category.label, kind))
+
+
+# Raw first: "{label:path}" may contain "/", so ".../latest/raw" must not be taken for a label ending in "/latest".
+@router.get(
+    "/v1/recs/{label:path}/latest/raw",
+    response_model=RawRecs,
+    responses=errors(404, 422, 503),
+    summary="Latest raw LLM output of a category",
+)
+async def latest_raw(request: Request, label: str) -> Response:
+    """The raw JSON of the category's latest successful run, as the LLM returned it.
+    ``label`` is percent-encoded (spaces, em dashes); an unconfigured label gets 404."""
+    return await _serve(request, label, "raw")
+
+
+@router.get(
+    "/v1/recs/{label:path}/latest",
+    response_model=ResolvedRecs,
+    responses=errors(404, 422, 503),
+    summary="Latest resolved recommendations of a category",
+)
+async def latest_resolved(request: Request, label: str) -> Response:
+    """The resolved JSON (TMDb-verified items) of the category's latest successful run.
+    ``label`` is percent-encoded (spaces, em dashes); an unconfigured label gets 404."""
+    return await _serve(request, label, "resolved")
