@@ -1,0 +1,294 @@
+"""Tautulli API v2 emulator: ``get_history``, ``get_users``, ``get_metadata`` and the cheap
+commands a health check uses (``get_server_info``, ``get_tautulli_info``, ``status``, ``arnold``)."""
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import parse_qsl
+
+from plexrecs_assets.emulators.faults import Faults
+from plexrecs_assets.emulators.http import EmulatorServer, Request, Response
+from plexrecs_assets.emulators.library import Library
+
+DEFAULT_API_KEY = "emu-tautulli-0123456789abcdef0123"
+CONTENT_TYPE = "application/json;charset=UTF-8"
+COMMANDS = ("arnold", "get_history", "get_metadata", "get_server_info", "get_tautulli_info", "get_user",
+            "get_users", "status")
+ORDER_COLUMNS = {"date", "friendly_name", "ip_address", "platform", "product", "player", "full_title",
+                 "started", "paused_counter", "stopped", "duration"}
+HISTORY_DEFAULTS = {
+    "reference_id": None, "row_id": None, "id": None, "date": None, "started": None, "stopped": None,
+    "duration": 0, "play_duration": 0, "paused_counter": 0, "user_id": None, "user": "", "friendly_name": "",
+    "user_thumb": "", "platform": "Chrome", "product": "Plex Web", "player": "Chrome", "ip_address": "127.0.0.1",
+    "live": 0, "machine_id": "", "location": "lan", "secure": 1, "relayed": 0, "media_type": "movie",
+    "rating_key": None, "parent_rating_key": None, "grandparent_rating_key": None, "full_title": "",
+    "title": "", "parent_title": "", "grandparent_title": "", "original_title": "", "year": None,
+    "media_index": None, "parent_media_index": None, "thumb": "", "originally_available_at": "", "guid": "",
+    "transcode_decision": "direct play", "percent_complete": 100, "watched_status": 1, "group_count": 1,
+    "group_ids": "", "state": None, "session_key": None,
+}
+
+
+def envelope(data=None, *, result: str = "success", message: str | None = None, status: int = 200) -> Response:
+    return Response.json({"response": {"result": result, "message": message,
+                                       "data": {} if data is None else data}}, status, CONTENT_TYPE)
+
+
+def error(message: str, status: int = 400) -> Response:
+    return envelope(result="error", message=message, status=status)
+
+
+def human_duration(seconds: int) -> str:
+    """Tautulli's "3 days 4 hrs 5 mins" style."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = []
+    if days:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    if hours:
+        parts.append(f"{hours} hr{'s' if hours != 1 else ''}")
+    if minutes or not parts:
+        parts.append(f"{minutes} min{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _sanitize(value):
+    if isinstance(value, str):
+        return value.replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
+class TautulliEmulator(EmulatorServer):
+    name = "tautulli"
+    secret_params = ("apikey",)
+
+    def __init__(self, library: Library, *, api_key: str = DEFAULT_API_KEY, host: str = "127.0.0.1", port: int = 0,
+                 faults: Faults | None = None):
+        super().__init__(host=host, port=port, faults=faults)
+        self.library = library
+        self.api_key = api_key
+        world = library.world
+        self.users = list(world.users)
+        self.history = [self._complete_row(n, row) for n, row in enumerate(world.history, start=1)]
+
+    def too_many_requests(self, retry_after: str) -> Response:
+        resp = error("Too many requests", 429)
+        resp.headers["Retry-After"] = retry_after
+        return resp
+
+    def server_error(self) -> Response:
+        return error("Check the logs for errors", 500)
+
+    def _complete_row(self, n: int, row: dict) -> dict:
+        out = dict(HISTORY_DEFAULTS)
+        out.update(row)
+        for key in ("reference_id", "row_id", "id"):
+            if out[key] is None:
+                out[key] = row.get("row_id") or row.get("id") or n
+        out["date"] = out["date"] if out["date"] is not None else out["started"]
+        out["started"] = out["started"] if out["started"] is not None else out["date"]
+        if not out["group_ids"]:
+            out["group_ids"] = str(out["row_id"])
+        if not out["play_duration"] and out["duration"]:
+            out["play_duration"] = out["duration"]
+        if not out["duration"] and out["play_duration"]:
+            out["duration"] = out["play_duration"]
+        return {k: _sanitize(v) for k, v in out.items()}
+
+    # ------------------------------------------------------------------ routes
+    def route(self, req: Request) -> Response:
+        path = req.path.rstrip("/")
+        params = dict(req.query)
+        if req.method == "POST" and req.body:
+            params.update(dict(parse_qsl(req.body.decode("utf-8", "replace"), keep_blank_values=True)))
+        if path == "/api" or (path.startswith("/api/") and "v2" not in path):
+            return error("Please use the /api/v2 endpoint.")
+        if not path.startswith("/api/"):
+            return Response.text("Not Found", 404, "text/html;charset=utf-8")
+        possible = ", ".join(COMMANDS)
+        if "apikey" not in params:
+            return error("Parameter apikey is required")
+        if not params.get("cmd"):
+            return error(f"Parameter cmd is required. Possible commands are: {possible}")
+        cmd = params["cmd"]
+        if cmd not in COMMANDS:
+            return error(f"Unknown command: {cmd}. Possible commands are: {possible}")
+        if self.credentials_rejected() or params["apikey"] != self.api_key:
+            return error("Invalid apikey")
+        handler = getattr(self, f"cmd_{cmd}")
+        try:
+            return handler(params)
+        except (TypeError, ValueError):
+            return self.server_error()
+
+    # ---------------------------------------------------------------- commands
+    def cmd_status(self, params: dict) -> Response:
+        return envelope(message="Ok")
+
+    def cmd_arnold(self, params: dict) -> Response:
+        return envelope("I'll be back.")
+
+    def cmd_get_tautulli_info(self, params: dict) -> Response:
+        return envelope({"tautulli_install_type": "emulator", "tautulli_version": "v2.15.0",
+                         "tautulli_branch": "master", "tautulli_commit": "emulator",
+                         "tautulli_platform": "Linux", "tautulli_python_version": "3.11"})
+
+    def cmd_get_server_info(self, params: dict) -> Response:
+        return envelope({"pms_identifier": self.library.machine_identifier, "pms_ip": "127.0.0.1",
+                         "pms_is_remote": 0, "pms_name": self.library.friendly_name, "pms_platform": "Linux",
+                         "pms_plexpass": 1, "pms_port": 32400, "pms_ssl": 0, "pms_url": "http://127.0.0.1:32400",
+                         "pms_url_manual": 0, "pms_version": self.library.version})
+
+    def cmd_get_users(self, params: dict) -> Response:
+        return envelope([self._user(n, u) for n, u in enumerate(self.users, start=1)])
+
+    def cmd_get_user(self, params: dict) -> Response:
+        wanted = str(params.get("user_id", ""))
+        for n, u in enumerate(self.users, start=1):
+            if str(u.get("user_id")) == wanted:
+                return envelope(self._user(n, u))
+        return envelope({})
+
+    def _user(self, n: int, raw: dict) -> dict:
+        user = {"row_id": n, "user_id": None, "username": "", "friendly_name": "", "thumb": "", "email": "",
+                "is_active": 1, "is_admin": 0, "is_home_user": 0, "is_allow_sync": 1, "is_restricted": 0,
+                "do_notify": 1, "keep_history": 1, "allow_guest": 0, "shared_libraries": [],
+                "filter_all": "", "filter_movies": "", "filter_tv": "", "filter_music": "", "filter_photos": ""}
+        user.update(raw)
+        user["friendly_name"] = user["friendly_name"] or user["username"]
+        return user
+
+    def cmd_get_history(self, params: dict) -> Response:
+        rows = self.history
+        user_ids = _split(params.get("user_id"))
+        if user_ids:
+            rows = [r for r in rows if str(r.get("user_id")) in user_ids]
+        elif params.get("user"):
+            names = _split(params["user"])
+            rows = [r for r in rows if r.get("user") in names]
+        media_types = _split(params.get("media_type"))
+        if media_types and "all" not in media_types:
+            rows = [r for r in rows if ("live" if r.get("live") else r.get("media_type")) in media_types]
+        for key in ("rating_key", "parent_rating_key", "grandparent_rating_key", "section_id"):
+            wanted = _split(params.get(key))
+            if wanted:
+                rows = [r for r in rows if str(r.get(key)) in wanted]
+        if params.get("guid"):
+            prefix = params["guid"].split("?")[0]
+            rows = [r for r in rows if str(r.get("guid") or "").startswith(prefix)]
+        after, before, on = params.get("after"), params.get("before"), params.get("start_date")
+        if after or before or on:
+            rows = [r for r in rows if _day_matches(r, after, before, on)]
+        if params.get("search"):
+            needle = params["search"].lower()
+            rows = [r for r in rows if needle in f"{r.get('full_title')} {r.get('friendly_name')}".lower()]
+        rows = _ordered(rows, params.get("order_column") or "date", params.get("order_dir") or "desc")
+        start = int(params.get("start") or 0)
+        length = int(params.get("length") or 25)
+        page = rows[start:start + length] if length >= 0 else rows[start:]
+        return envelope({
+            "recordsTotal": len(self.history),
+            "recordsFiltered": len(rows),
+            "draw": int(params.get("draw") or 1),
+            "total_duration": human_duration(sum(int(r.get("play_duration") or 0) for r in self.history)),
+            "filter_duration": human_duration(sum(int(r.get("play_duration") or 0) for r in rows)),
+            "data": page,
+        })
+
+    def cmd_get_metadata(self, params: dict) -> Response:
+        rating_key = str(params.get("rating_key") or "")
+        item = self.library.by_rating_key.get(rating_key)
+        if item is not None:
+            return envelope(self._item_metadata(item))
+        row = next((r for r in self.history if str(r.get("rating_key")) == rating_key
+                    and r.get("media_type") == "episode"), None)
+        if row is not None:
+            return envelope(self._episode_metadata(row))
+        return envelope({})
+
+    def _item_metadata(self, item) -> dict:
+        title = self.library.title_of(item) or self.library.legacy_title(item)
+        section = self.library.section(item.section_id) or {"title": ""}
+        data = {
+            "media_type": item.media_type, "section_id": item.section_id, "library_name": section["title"],
+            "rating_key": item.rating_key, "parent_rating_key": "", "grandparent_rating_key": "",
+            "title": item.title, "parent_title": "", "grandparent_title": "",
+            "original_title": title.original_title if title and title.original_title != item.title else "",
+            "sort_title": item.title, "full_title": item.title, "media_index": "", "parent_media_index": "",
+            "year": str(item.year) if item.year is not None else "", "parent_year": "", "grandparent_year": "",
+            "duration": str((title.runtime_min or 0) * 60_000) if title else "",
+            "added_at": str(item.added_at), "updated_at": str(item.added_at), "last_viewed_at": "",
+            "originally_available_at": title.date if title else "", "summary": "", "tagline": "",
+            "studio": "", "content_rating": "", "rating": "", "audience_rating": "", "user_rating": "",
+            "thumb": f"/library/metadata/{item.rating_key}/thumb", "art": "",
+            "guid": self.library.plex_guid(item), "parent_guid": "", "grandparent_guid": "",
+            "guids": self.library.external_guids(item), "parent_guids": [], "grandparent_guids": [],
+            "genres": list(title.genres) if title else [], "directors": [], "writers": [], "actors": [],
+            "labels": [], "collections": [], "live": 0, "media_info": [],
+        }
+        if item.media_type == "show":
+            data["children_count"] = (title.number_of_seasons if title else None) or 1
+        return data
+
+    def _episode_metadata(self, row: dict) -> dict:
+        show_key = str(row.get("grandparent_rating_key") or "")
+        show = self.library.by_rating_key.get(show_key)
+        if show is None:
+            show = next((i for i in self.library.items if i.media_type == "show"
+                         and i.title == row.get("grandparent_title")), None)
+        if show is None:
+            return {}  # the show left the library: Tautulli can no longer ask Plex about it
+        rk = str(row.get("rating_key"))
+        episode_guids = [] if show.agent == "legacy" else [f"tmdb://{900_000_000 + int(rk) if rk.isdigit() else 0}"]
+        section = self.library.section(show.section_id) or {"title": ""}
+        return {
+            "media_type": "episode", "section_id": show.section_id, "library_name": section["title"],
+            "rating_key": rk, "parent_rating_key": str(row.get("parent_rating_key") or ""),
+            "grandparent_rating_key": show.rating_key, "title": row.get("title") or "",
+            "parent_title": row.get("parent_title") or "", "grandparent_title": show.title,
+            "original_title": "", "full_title": row.get("full_title") or "",
+            "media_index": str(row.get("media_index") or ""),
+            "parent_media_index": str(row.get("parent_media_index") or ""),
+            "year": str(row.get("year") or show.year or ""), "duration": str(int(row.get("duration") or 0) * 1000),
+            "added_at": str(show.added_at), "live": 0, "guid": str(row.get("guid") or ""),
+            "parent_guid": "", "grandparent_guid": self.library.plex_guid(show),
+            "guids": episode_guids, "parent_guids": [], "grandparent_guids": self.library.external_guids(show),
+            "genres": [], "summary": "",
+        }
+
+
+def _row_day(row: dict) -> str | None:
+    ts = row.get("started") or row.get("date")
+    if not isinstance(ts, (int, float)):
+        return None
+    # The emulated server runs on UTC, so "local time" days are UTC days.
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d")
+
+
+def _day_matches(row: dict, after: str | None, before: str | None, on: str | None) -> bool:
+    day = _row_day(row)
+    if day is None:
+        return False
+    if after and day < after:
+        return False
+    if before and day > before:
+        return False
+    if on and day != on:
+        return False
+    return True
+
+
+def _ordered(rows: list[dict], columns: str, directions: str) -> list[dict]:
+    cols = [c.strip() for c in columns.split(",")]
+    dirs = [d.strip().lower() for d in directions.split(",")]
+    pairs = [(c, dirs[i] if i < len(dirs) else "desc") for i, c in enumerate(cols) if c in ORDER_COLUMNS]
+    out = list(rows)
+    for col, direction in reversed(pairs):  # stable sorts, least significant key first
+        out.sort(key=lambda r: (r.get(col) is None, r.get(col) if r.get(col) is not None else 0),
+                 reverse=direction != "asc")
+    return out
