@@ -207,6 +207,19 @@ def _read_history(path: Path, anchor: str, now: float) -> list[dict]:
     return rows
 
 
+def load_catalog(path: str | Path) -> dict[tuple[str, int], Title]:
+    """Read only the catalog files (``movies*.csv``, ``series*.csv``) of a world directory."""
+    root = Path(path)
+    titles: dict[tuple[str, int], Title] = {}
+    for csv_path in sorted(root.glob("movies*.csv")):
+        for t in _read_titles(csv_path, "movie"):
+            titles[t.key] = t
+    for csv_path in sorted(root.glob("series*.csv")):
+        for t in _read_titles(csv_path, "tv"):
+            titles[t.key] = t
+    return titles
+
+
 def load_world(path: str | Path | None = None, *, now: float | None = None) -> World:
     """Load the world at ``path`` (the bundled demo world by default)."""
     root = Path(path) if path else DEMO_WORLD_DIR
@@ -215,13 +228,7 @@ def load_world(path: str | Path | None = None, *, now: float | None = None) -> W
     meta_path = root / "world.yml"
     meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
     meta = meta or {}
-    titles: dict[tuple[str, int], Title] = {}
-    for csv_path in sorted(root.glob("movies*.csv")):
-        for t in _read_titles(csv_path, "movie"):
-            titles[t.key] = t
-    for csv_path in sorted(root.glob("series*.csv")):
-        for t in _read_titles(csv_path, "tv"):
-            titles[t.key] = t
+    titles = load_catalog(root)
     users_path = root / "users.json"
     users = json.loads(users_path.read_text(encoding="utf-8")) if users_path.exists() else []
     return World(
