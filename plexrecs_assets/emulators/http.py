@@ -238,6 +238,9 @@ def _truncate(body: bytes) -> bytes:
 def _make_handler(server: EmulatorServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; with Nagle on, keep-alive clients would
+        # wait for the delayed ACK (~40 ms) on every request.
+        disable_nagle_algorithm = True
         server_version = f"plexrecs-emulator-{server.name}"
         sys_version = ""
 

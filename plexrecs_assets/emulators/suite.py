@@ -1,6 +1,7 @@
 """All five emulators over one world, started and stopped together."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from plexrecs_assets.emulators import llm, overseerr, plex, tautulli, tmdb
@@ -66,8 +67,12 @@ class EmulatorSuite:
         return self
 
     def stop(self) -> None:
-        for server in self.servers.values():
-            server.stop()
+        # In parallel: each server's shutdown waits up to one poll interval.
+        threads = [threading.Thread(target=server.stop) for server in self.servers.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
 
     def __enter__(self) -> "EmulatorSuite":
         return self.start()
