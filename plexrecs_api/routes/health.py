@@ -34,7 +34,7 @@ async def health(request: Request) -> Response:
     except StoreUnavailable as exc:
         database["error"] = str(exc)
     except Exception as exc:  # a corrupt store must degrade health, not break it
-        database["error"] = f"cannot read the database {store.path}: {exc.__class__.__name__}"
+        database["error"] = f"cannot read the database {store.path}: {getattr(exc, 'orig', None) or exc.__class__.__name__}"
     config_error = state.config.error
     body = {
         "status": "ok" if database["reachable"] and config_error is None else "degraded",
