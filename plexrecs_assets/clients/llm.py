@@ -71,7 +71,7 @@ def parse_json_object(text: str | None) -> tuple[dict | None, str | None]:
 
 
 def _schema_prompt(schema: dict) -> str:
-    return f"{JSON_ONLY} The JSON must match this JSON Schema:\n{json.dumps(schema, separators=(',', ':'))}"
+    return f"Answer with one JSON object matching this JSON Schema:\n{json.dumps(schema, separators=(',', ':'))}"
 
 
 def _mentions_response_format(exc: openai.APIStatusError) -> bool:
@@ -187,8 +187,10 @@ class LlmClient:
                 response_format = {"type": "json_schema",
                                    "json_schema": {"name": schema_name, "schema": schema, "strict": True}}
             else:
-                # without server-side enforcement the model has to be told the shape
-                messages[1] = {"role": "user", "content": f"{user}\n\n{_schema_prompt(schema)}"}
+                # without server-side enforcement the model has to be told the shape; the schema
+                # goes in the system message so the user message keeps a single JSON payload
+                messages = [{"role": "system", "content": f"{system}\n\n{_schema_prompt(schema)}"},
+                            {"role": "user", "content": f"{user}\n\n{JSON_ONLY}"}]
                 response_format = {"type": "json_object"} if mode == "json_object" else None
             try:
                 body = self._chat(messages, response_format)

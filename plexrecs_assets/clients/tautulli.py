@@ -55,9 +55,11 @@ class TautulliClient(HttpClient):
                          secrets=[api_key], transport=transport)
 
     def classify(self, response: httpx.Response) -> str | None:
-        # Tautulli rewrites every non-500 error, including a bad key, to HTTP 400.
+        # Tautulli rewrites every non-500 error, including a bad key, to HTTP 400 with its envelope.
         if response.status_code == 400 and "apikey" in response.text.lower():
             return "auth"
+        if 400 <= response.status_code < 500 and response.status_code != 429 and not _has_envelope(response):
+            return "bad_response"  # some other server (or a proxy) answered: most likely a wrong URL
         return super().classify(response)
 
     def call(self, cmd: str, *, attempts: int | None = None, **params: Any) -> Any:
@@ -136,3 +138,11 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _has_envelope(response: httpx.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("response"), dict)

@@ -240,9 +240,10 @@ class TmdbClient(HttpClient):
 
     def check(self) -> CheckResult:
         def probe() -> str:
-            body = self.get_json("/genre/movie/list", attempts=2)
-            if not isinstance(body, dict) or "genres" not in body:
-                raise self._error(f"{self.base_url}/genre/movie/list", "bad_response", "no 'genres' in the reply")
+            # /authentication exists only to validate credentials
+            body = self.get_json("/authentication", attempts=2)
+            if not isinstance(body, dict) or body.get("success") is not True:
+                raise self._error(f"{self.base_url}/authentication", "bad_response", "not a TMDb answer")
             return "tmdb reachable, API key accepted"
 
         return self.run_check(probe, auth_fix="bad API key: use a v3 API key or a v4 read access token",

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from plexrecs_assets.clients.base import ServiceAuthError, ServiceError
+from plexrecs_assets.clients.tautulli import TautulliClient
+
+
+def _all_rows_count(tautulli: TautulliClient, **filters) -> int:
+    return tautulli.call("get_history", start=0, length=1, **filters)["recordsFiltered"]
+
+
+def test_history_pages_through_every_row_with_a_small_page_size(tautulli, suite):
+    rows = tautulli.get_history(page_size=25)
+    expected = _all_rows_count(tautulli, media_type="movie,episode")
+    assert len(rows) == expected > 50
+    assert len({r["row_id"] for r in rows}) == len(rows)
+    assert Counter(r["media_type"] for r in rows).keys() == {"movie", "episode"}
+    assert all({"user_id", "percent_complete", "watched_status", "rating_key"} <= row.keys() for row in rows)
+    starts = [int(r["query"]["start"]) for r in suite.tautulli.requests() if r["query"].get("cmd") == "get_history"
+              and r["query"].get("length") == "25"]
+    assert starts[:3] == [0, 25, 50] and len(starts) == -(-expected // 25)
+
+
+def test_history_filters_are_sent_and_respected(tautulli, suite):
+    everyone = tautulli.get_history(media_types=("movie",))
+    assert everyone and {r["media_type"] for r in everyone} == {"movie"}
+    user_id = suite.world.users[0]["user_id"]
+    mine = tautulli.get_history(user_id=user_id)
+    assert mine and {r["user_id"] for r in mine} == {user_id}
+    days = sorted(dt.datetime.fromtimestamp(r["started"], dt.timezone.utc).date() for r in everyone)
+    middle = days[len(days) // 2]
+    recent = tautulli.get_history(after=middle, media_types=("movie",))
+    assert 0 < len(recent) < len(everyone)
+    assert all(dt.datetime.fromtimestamp(r["started"], dt.timezone.utc).date() >= middle for r in recent)
+
+
+def test_users_and_metadata(tautulli, suite):
+    users = tautulli.get_users()
+    assert {u["user_id"] for u in users} == {u["user_id"] for u in suite.world.users}
+    assert tautulli.get_metadata("does-not-exist") == {}
+
+
+def test_external_ids_for_movies_and_episodes(tautulli, suite):
+    rows = tautulli.get_history()
+    movie_row = next(r for r in rows if r["media_type"] == "movie"
+                     and tautulli.get_metadata(r["rating_key"]).get("guids"))
+    movie = tautulli.external_ids(movie_row["rating_key"])
+    plex_item = next(i for i in suite.world.inventory if i.rating_key == str(movie_row["rating_key"]))
+    assert movie.media_type == "movie" and movie.tmdb_id == plex_item.tmdb_id
+    assert movie.show_tmdb_id is None and movie.recommendable_tmdb_id == plex_item.tmdb_id
+
+    episode_row = next(r for r in rows if r["media_type"] == "episode"
+                       and tautulli.get_metadata(r["rating_key"]).get("grandparent_guids"))
+    episode = tautulli.external_ids(episode_row["rating_key"])
+    show = next(i for i in suite.world.inventory
+                if i.media_type == "show" and i.rating_key == str(episode_row["grandparent_rating_key"]))
+    assert episode.media_type == "episode"
+    assert episode.show_tmdb_id == show.tmdb_id and episode.recommendable_tmdb_id == show.tmdb_id
+    assert episode.tmdb_id != show.tmdb_id
+
+
+def test_wrong_api_key_is_an_auth_error_without_retries_or_the_key(env, suite, fast):
+    secret = "wrong-key-0123456789abcdef"
+    client = TautulliClient(env["TAUTULLI_URL"], secret, retry=fast)
+    with pytest.raises(ServiceAuthError) as info:
+        client.get_users()
+    assert info.value.status == 400 and "Invalid apikey" in str(info.value)
+    assert secret not in str(info.value) and "tautulli" in str(info.value)
+    assert len(suite.tautulli.requests()) == 1
+
+
+def test_error_envelope_raises_with_the_servers_message(tautulli):
+    with pytest.raises(ServiceError) as info:
+        tautulli.call("no_such_command")
+    assert "Unknown command: no_such_command" in str(info.value)
+    assert not isinstance(info.value, ServiceAuthError)
+
+
+def test_check(tautulli, suite, env, closed_port_url, fast):
+    assert tautulli.check().ok
+    suite.tautulli.set_faults(bad_credentials=True)
+    bad = tautulli.check()
+    assert not bad.ok and "bad API key" in bad.fix
+    down = TautulliClient(closed_port_url, env["TAUTULLI_API_KEY"], retry=fast).check()
+    assert not down.ok and "server unreachable" in down.fix
+    wrong_url = TautulliClient(env["PLEX_URL"], env["TAUTULLI_API_KEY"], retry=fast).check()
+    assert not wrong_url.ok and "wrong URL" in wrong_url.fix
