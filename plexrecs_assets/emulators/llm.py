@@ -81,7 +81,23 @@ def extract_payload(content) -> object:
     try:
         return json.loads(content[start:end + 1])
     except ValueError:
-        return None
+        pass
+    # Braces in the surrounding prose: take the longest object that decodes on its own.
+    decoder = json.JSONDecoder()
+    best, best_len = None, 0
+    pos = start
+    while pos >= 0:
+        try:
+            obj, stop = decoder.raw_decode(content, pos)
+        except ValueError:
+            pass
+        else:
+            if isinstance(obj, dict) and stop - pos > best_len:
+                best, best_len = obj, stop - pos
+            if best_len and pos + best_len >= len(content):
+                break
+        pos = content.find("{", pos + 1)
+    return best
 
 
 def _mask(key: str) -> str:

@@ -140,11 +140,12 @@ class Picker:
 
     # ----------------------------------------------------------------- answer
     def answer(self, payload, *, seed: int = 0, mistake_rate: float = 0.0) -> Outcome:
-        payload = payload if isinstance(payload, dict) else {}
-        category = _dict(payload.get("category"))
+        category = _dict(payload.get("category")) if isinstance(payload, dict) else {}
         label = category.get("label") if isinstance(category.get("label"), str) else ""
         base = {"category": label, "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "recommendations": []}
+        if not isinstance(payload, dict):  # nothing to go on: a polite empty answer
+            return Outcome(base, [])
         try:
             picks = self._choose(payload, category)
         except Exception:  # an odd payload gets an empty answer, never a crash

@@ -39,7 +39,7 @@ class OverseerrEmulator(EmulatorServer):
         self.api_key = api_key
         self._lock = threading.Lock()
         self._media: dict[tuple[str, int], dict] = {}
-        self._requests: list[dict] = []
+        self._media_requests: list[dict] = []
         created = "2024-01-01T00:00:00.000Z"
         for item in library.items:  # Plex sync makes every owned title AVAILABLE
             if item.tmdb_id is None:
@@ -65,7 +65,7 @@ class OverseerrEmulator(EmulatorServer):
 
     def state(self) -> dict:
         with self._lock:
-            return {"requests": [dict(r) for r in self._requests],
+            return {"requests": [dict(r) for r in self._media_requests],
                     "media": [self._media_info(m, with_requests=False) for m in self._media.values()
                               if m["status"] != AVAILABLE]}
 
@@ -74,7 +74,7 @@ class OverseerrEmulator(EmulatorServer):
         info["seasons"] = [{"id": n, "seasonNumber": n, "status": s, "status4k": UNKNOWN}
                            for n, s in sorted(media["seasons"].items())]
         if with_requests:
-            info["requests"] = [r for r in self._requests
+            info["requests"] = [r for r in self._media_requests
                                 if r["media"]["tmdbId"] == media["tmdbId"] and r["type"] == media["mediaType"]]
         return info
 
@@ -107,7 +107,7 @@ class OverseerrEmulator(EmulatorServer):
         match (req.method, parts):
             case ("GET", ["auth", "me"]):
                 with self._lock:
-                    count = len(self._requests)
+                    count = len(self._media_requests)
                 return Response.json({**ADMIN, "requestCount": count, "settings": {"locale": ""}})
             case ("GET", [("movie" | "tv") as medium, tmdb_id]):
                 return self._details(medium, tmdb_id)
@@ -117,7 +117,7 @@ class OverseerrEmulator(EmulatorServer):
                 return self._list_requests(req)
             case ("GET", ["request", request_id]):
                 with self._lock:
-                    found = next((r for r in self._requests if str(r["id"]) == request_id), None)
+                    found = next((r for r in self._media_requests if str(r["id"]) == request_id), None)
                 return Response.json(found) if found else _message("Request not found.", 404)
         return Response.json({"message": "not found", "errors": [{"path": req.path, "message": "not found"}]}, 404)
 
@@ -187,7 +187,7 @@ class OverseerrEmulator(EmulatorServer):
         with self._lock:
             media = self._media.get((medium, media_id))
             if medium == "movie":
-                active = [r for r in self._requests if r["type"] == "movie" and r["media"]["tmdbId"] == media_id]
+                active = [r for r in self._media_requests if r["type"] == "movie" and r["media"]["tmdbId"] == media_id]
                 if active or (media is not None and media["status"] == AVAILABLE):
                     return _message("Request for this media already exists.", 409)
                 seasons: list[int] = []
@@ -214,7 +214,7 @@ class OverseerrEmulator(EmulatorServer):
                 media["status"] = PARTIALLY_AVAILABLE
             media["updatedAt"] = now
             request = {
-                "id": len(self._requests) + 1, "status": REQUEST_APPROVED, "type": medium, "is4k": bool(body.get("is4k")),
+                "id": len(self._media_requests) + 1, "status": REQUEST_APPROVED, "type": medium, "is4k": bool(body.get("is4k")),
                 "createdAt": now, "updatedAt": now,
                 "media": {k: v for k, v in self._media_info(media, with_requests=False).items()},
                 "requestedBy": {"id": ADMIN["id"], "displayName": ADMIN["displayName"], "email": ADMIN["email"]},
@@ -224,14 +224,14 @@ class OverseerrEmulator(EmulatorServer):
                 "serverId": body.get("serverId"), "profileId": body.get("profileId"),
                 "rootFolder": body.get("rootFolder"),
             }
-            self._requests.append(request)
+            self._media_requests.append(request)
         return Response.json(request, 201)
 
     def _list_requests(self, req: Request) -> Response:
         take = int(req.query.get("take") or 10)
         skip = int(req.query.get("skip") or 0)
         with self._lock:
-            items = list(reversed(self._requests))
+            items = list(reversed(self._media_requests))
         page = items[skip:skip + take]
         return Response.json({"pageInfo": {"pages": max(1, -(-len(items) // max(1, take))), "pageSize": take,
                                            "results": len(items), "page": skip // max(1, take) + 1},
