@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from plexrecs_api import queries
@@ -12,6 +12,11 @@ from plexrecs_api.routes import errors
 from plexrecs_api.state import api_state
 
 router = APIRouter()
+
+LabelParam = Path(
+    description="the category label, percent-encoded (e.g. Because%20%E2%80%94%20The%20Jinx)",
+    examples=["True Crime", "Because — The Jinx"],
+)
 
 _KINDS = {
     "resolved": ("resolved_json_path", ResolvedRecs, "resolved JSON"),
@@ -56,7 +61,7 @@ async def _serve(request: Request, label: str, kind: str) -> Response:
     responses=errors(404, 422, 503),
     summary="Latest raw LLM output of a category",
 )
-async def latest_raw(request: Request, label: str) -> Response:
+async def latest_raw(request: Request, label: str = LabelParam) -> Response:
     """The raw JSON of the category's latest successful run, as the LLM returned it.
     ``label`` is percent-encoded (spaces, em dashes); an unconfigured label gets 404."""
     return await _serve(request, label, "raw")
@@ -68,7 +73,7 @@ async def latest_raw(request: Request, label: str) -> Response:
     responses=errors(404, 422, 503),
     summary="Latest resolved recommendations of a category",
 )
-async def latest_resolved(request: Request, label: str) -> Response:
+async def latest_resolved(request: Request, label: str = LabelParam) -> Response:
     """The resolved JSON (TMDb-verified items) of the category's latest successful run.
     ``label`` is percent-encoded (spaces, em dashes); an unconfigured label gets 404."""
     return await _serve(request, label, "resolved")
