@@ -34,7 +34,7 @@ def emulate(
     malformed_rate: float = typer.Option(0.0, "--malformed-rate", help="Share of 2xx answers with a cut-off body."),
     max_rps: Optional[float] = typer.Option(None, "--max-rps", help="Answer 429 beyond this many requests/second."),
     bad_credentials: bool = typer.Option(False, "--bad-credentials", help="Reject every credential."),
-    service: list[str] = typer.Option([], "--service", help="Service(s) the fault options apply to (default: all)."),
+    service: list[str] = typer.Option([], "--service", help="Service(s) the fault options apply to, repeated or comma-separated (default: all)."),
     llm_mistake_rate: float = typer.Option(0.0, "--llm-mistake-rate"),
     llm_invalid_json_rate: float = typer.Option(0.0, "--llm-invalid-json-rate"),
     llm_fail_label: list[str] = typer.Option([], "--llm-fail-label", help="Category label whose answers are invalid JSON."),
@@ -49,6 +49,7 @@ def emulate(
     from plexrecs_assets.world.loader import WorldFormatError
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    service = [name.strip() for value in service for name in value.split(",") if name.strip()]
     unknown = [s for s in service if s not in SERVICES]
     if unknown:
         raise typer.BadParameter(f"unknown service {unknown[0]!r}; choose from {', '.join(SERVICES)}",

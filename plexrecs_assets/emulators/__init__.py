@@ -1,0 +1,28 @@
+"""Offline emulators of Tautulli, Plex, TMDb, an OpenAI-compatible LLM and Overseerr.
+
+Each is a real HTTP server on loopback (stdlib ``ThreadingHTTPServer``) serving a world loaded
+by :mod:`plexrecs_assets.world.loader`. The demo, ``plexrecs emulate`` and the tests run on them.
+
+    with EmulatorSuite() as suite:          # the bundled demo world, free ports
+        env = suite.env()                   # TAUTULLI_URL ... OVERSEERR_API_KEY
+        suite.tmdb.set_faults(rate_429=0.2) # flip faults at run time
+        suite.tmdb.requests()               # what TMDb was asked
+
+Every server also answers, without credentials:
+
+- ``GET|PUT /__emulator/faults``  current faults / partial update (see :class:`Faults`)
+- ``GET|DELETE /__emulator/requests``  request log ``{"service", "count", "requests": [
+  {"method", "path", "query" (secrets removed), "status"}]}`` / clear it
+- ``GET /__emulator/state``  Overseerr: media requests made; LLM: options and the last answers
+  with the mistakes injected into them
+- LLM only: ``GET|PUT /__emulator/options`` (structured_output, mistake_rate, invalid_json_rate,
+  fail_labels, models, seed)
+
+Cheap credential check per service: Tautulli ``cmd=get_server_info`` (or ``get_users``),
+Plex ``GET /`` or ``/library/sections``, TMDb ``GET /3/authentication``,
+Overseerr ``GET /api/v1/auth/me``, LLM ``GET /v1/models``.
+"""
+from plexrecs_assets.emulators.faults import Faults
+from plexrecs_assets.emulators.suite import SERVICES, EmulatorSuite
+
+__all__ = ["EmulatorSuite", "Faults", "SERVICES"]
