@@ -34,12 +34,16 @@ def _reset_emulators(request):
         return
     emulators = request.getfixturevalue("suite")
     defaults = Faults().to_dict()
-    defaults.pop("seed")
     for server in emulators.servers.values():
         server.set_faults(**defaults)
         server.clear_requests()
     emulators.llm.set_options(structured_output="json_schema", invalid_json_rate=0.0, mistake_rate=0.0,
                               fail_labels=[])
+
+
+@pytest.fixture
+def jwt_bearer():
+    return JWT_LIKE_BEARER
 
 
 @pytest.fixture

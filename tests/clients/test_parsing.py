@@ -90,3 +90,15 @@ def test_redact_url_hides_query_secrets():
     url = "http://h/api/v2?apikey=SECRET123&cmd=get_history&api_key=K2&X-Plex-Token=T3"
     red = redact_url(url)
     assert "SECRET123" not in red and "K2" not in red and "T3" not in red and "cmd=get_history" in red
+
+
+def test_retry_wait_prefers_server_hints_and_caps_them():
+    import httpx
+
+    from plexrecs_assets.clients.base import RetryPolicy
+
+    policy = RetryPolicy(attempts=4, backoff_s=0.5, max_wait_s=10)
+    assert policy.wait_for(1, httpx.Response(429, headers={"Retry-After": "3"})) == 3
+    assert policy.wait_for(1, httpx.Response(429, headers={"retry-after-ms": "250", "Retry-After": "3"})) == 0.25
+    assert policy.wait_for(1, httpx.Response(429, headers={"Retry-After": "3600"})) == 10
+    assert [policy.wait_for(n, None) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from plexrecs_assets.clients.base import ServiceAuthError, ServiceError
+from plexrecs_assets.clients.llm import LlmClient
+
+SCHEMA = {"type": "object", "additionalProperties": False, "required": ["recommendations"],
+          "properties": {"recommendations": {"type": "array", "items": {"type": "object"}}}}
+USER = json.dumps({"category": "Cozy", "media_types": ["movie"], "count": 3})
+
+
+def _formats_sent(suite) -> list[int]:
+    """HTTP status of every chat call, in order, from the emulator's request log."""
+    return [r["status"] for r in suite.llm.requests() if r["path"] == "/v1/chat/completions"]
+
+
+def test_json_schema_mode_returns_data_and_usage(llm, suite):
+    answer = llm.complete_json("You recommend titles.", USER, SCHEMA)
+    assert answer.response_format_used == "json_schema"
+    assert answer.parse_error is None and isinstance(answer.data["recommendations"], list)
+    assert answer.prompt_tokens > 0 and answer.completion_tokens > 0 and answer.model == "gpt-4o-mini"
+    assert _formats_sent(suite) == [200]
+
+
+def test_falls_back_to_json_object_and_remembers_it(llm, suite):
+    suite.llm.set_options(structured_output="json_object")
+    first = llm.complete_json("You recommend titles.", USER, SCHEMA)
+    second = llm.complete_json("You recommend titles.", USER, SCHEMA)
+    assert first.response_format_used == second.response_format_used == "json_object"
+    assert first.data and second.data and first.parse_error is None
+    assert _formats_sent(suite) == [400, 200, 200]  # json_schema is not tried again
+
+
+def test_falls_back_to_a_plain_prompt_and_parses_fenced_json(llm, suite):
+    suite.llm.set_options(structured_output="none")
+    answer = llm.complete_json("You recommend titles.", USER, SCHEMA)
+    assert answer.response_format_used == "prompt"
+    assert answer.content.lstrip().startswith("```") and answer.data and answer.parse_error is None
+    assert _formats_sent(suite) == [400, 400, 200]
+    assert llm.complete_json("You recommend titles.", USER, SCHEMA).response_format_used == "prompt"
+    assert _formats_sent(suite) == [400, 400, 200, 200]
+
+
+def test_invalid_json_is_reported_not_raised(llm, suite):
+    suite.llm.set_options(invalid_json_rate=1.0)
+    answer = llm.complete_json("You recommend titles.", USER, SCHEMA)
+    assert answer.data is None and answer.parse_error
+    assert answer.content and answer.completion_tokens > 0
+
+
+def test_wrong_key_is_an_auth_error_without_the_key(env, fast):
+    secret = "sk-wrong-0123456789"
+    client = LlmClient(env["LLM_API_BASE"], secret, "gpt-4o-mini", retry=fast)
+    with pytest.raises(ServiceAuthError) as info:
+        client.complete_json("s", USER, SCHEMA)
+    assert info.value.status == 401 and "llm" in str(info.value) and secret not in str(info.value)
+
+
+def test_check(llm, suite, env, closed_port_url, fast):
+    assert llm.check().ok
+    missing = LlmClient(env["LLM_API_BASE"], env["LLM_API_KEY"], "no-such-model", retry=fast).check()
+    assert not missing.ok and "model not found" in missing.fix and "gpt-4o-mini" in missing.fix
+    suite.llm.set_faults(bad_credentials=True)
+    bad = llm.check()
+    assert not bad.ok and "bad API key" in bad.fix
+    down = LlmClient(closed_port_url + "/v1", "k", "gpt-4o-mini", retry=fast).check()
+    assert not down.ok and "server unreachable" in down.fix
+
+
+class _QuotaHandler(BaseHTTPRequestHandler):
+    """The one OpenAI answer the emulator cannot produce: 429 insufficient_quota."""
+
+    calls = 0
+
+    def do_POST(self):  # noqa: N802 - stdlib naming
+        type(self).calls += 1
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"error": {"message": "You exceeded your current quota, please check your plan.",
+                                     "type": "insufficient_quota", "param": None,
+                                     "code": "insufficient_quota"}}).encode()
+        self.send_response(429)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Retry-After", "0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        return
+
+
+def test_insufficient_quota_is_not_retried(fast):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _QuotaHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = LlmClient(f"http://127.0.0.1:{server.server_address[1]}/v1", "sk-x", "gpt-4o-mini", retry=fast)
+        with pytest.raises(ServiceError) as info:
+            client.complete_json("s", USER, SCHEMA)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert info.value.kind == "quota" and info.value.status == 429
+    assert _QuotaHandler.calls == 1
