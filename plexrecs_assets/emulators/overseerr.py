@@ -176,7 +176,7 @@ class OverseerrEmulator(EmulatorServer):
         medium = body.get("mediaType")
         media_id = body.get("mediaId")
         if medium not in ("movie", "tv"):
-            return _message(f"request.body.mediaType should be equal to one of the allowed values: movie, tv", 400)
+            return _message("request.body.mediaType should be equal to one of the allowed values: movie, tv", 400)
         if isinstance(media_id, bool) or not isinstance(media_id, int):
             return _message("request.body.mediaId should be number", 400)
         entry = self.catalog.get(medium, media_id)
