@@ -27,8 +27,8 @@ class ServiceError(RuntimeError):
 
     ``kind`` is one of: ``unreachable`` (connection refused, DNS, timeout), ``auth``
     (credentials rejected), ``not_found``, ``rate_limited``, ``server`` (5xx after retries),
-    ``bad_response`` (the body could not be understood), ``client`` (other 4xx).
-    """
+    ``bad_response`` (the body could not be understood), ``client`` (other 4xx), ``quota``
+    (the account is out of credit: OpenAI's 429 ``insufficient_quota``, never retried)."""
 
     def __init__(self, service: str, url: str, kind: str, detail: str, status: int | None = None):
         self.service = service

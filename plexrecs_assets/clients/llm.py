@@ -227,8 +227,19 @@ class LlmClient:
         )
 
     def models(self, attempts: int | None = None) -> list[str]:
-        page = self._with_retries("/models", lambda: self._openai.models.list(), attempts=attempts)
-        return [m.id for m in page.data]
+        """Model ids the server lists at ``GET /models``."""
+        def call() -> list[str]:
+            raw = self._openai.models.with_raw_response.list()
+            try:
+                body = json.loads(raw.http_response.text)
+            except ValueError as exc:
+                raise _MalformedBody(f"body is not JSON: {raw.http_response.text[:120]!r}") from exc
+            rows = body.get("data") if isinstance(body, dict) else None
+            if not isinstance(rows, list):
+                raise _MalformedBody("no 'data' list in the /models reply")
+            return [str(m["id"]) for m in rows if isinstance(m, dict) and m.get("id")]
+
+        return self._with_retries("/models", call, attempts=attempts)
 
     def check(self) -> CheckResult:
         try:

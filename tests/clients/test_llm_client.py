@@ -106,3 +106,11 @@ def test_insufficient_quota_is_not_retried(fast):
         server.server_close()
     assert info.value.kind == "quota" and info.value.status == 429
     assert _QuotaHandler.calls == 1
+
+
+def test_check_survives_a_malformed_model_list(llm, suite):
+    suite.llm.set_faults(malformed_rate=1.0)
+    result = llm.check()
+    assert not result.ok and "wrong URL" in result.fix
+    suite.llm.set_faults(malformed_rate=0.0)
+    assert llm.check().ok

@@ -1,0 +1,75 @@
+"""``plexrecs run``: materialize the graph once and print a summary table."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from plexrecs_assets.cli import app
+from plexrecs_assets.core.config import ConfigError, config_dir_from_env
+
+err = Console(stderr=True)
+out = Console()
+
+
+def print_summary(summary) -> None:
+    table = Table(title=f"PlexRecs run {', '.join(map(str, summary.job_ids)) or '-'}: {summary.status}")
+    for col in ("category", "published", "dropped by reason", "sources", "tokens (prompt/completion)", "status", "files"):
+        table.add_column(col, overflow="fold")
+    for c in summary.categories:
+        dropped = ", ".join(f"{k}={v}" for k, v in sorted(c.dropped.items())) or "-"
+        table.add_row(
+            c.label, str(c.published), dropped, _sources(c), f"{c.prompt_tokens}/{c.completion_tokens}"
+            + (f" {c.model}" if c.model else ""),
+            c.status if c.status == "success" else f"{c.status}: {c.error}", "\n".join(c.files) or "-",
+        )
+    out.print(table)
+    total_p = sum(c.prompt_tokens for c in summary.categories)
+    total_c = sum(c.completion_tokens for c in summary.categories)
+    out.print(f"LLM tokens: {total_p} prompt + {total_c} completion = {total_p + total_c}")
+    if summary.error and summary.status != "success":
+        err.print(f"[bold red]error:[/] {summary.error}")
+
+
+def _sources(c) -> str:
+    import json
+    from pathlib import Path as _P
+    path = next((f for f in c.files if f.endswith(".resolved.json")), None)
+    if not path or not _P(path).exists():
+        return "-"
+    try:
+        sources = json.loads(_P(path).read_text(encoding="utf-8")).get("sources", {})
+    except ValueError:
+        return "-"
+    return ", ".join(f"{k}={v}" for k, v in sorted(sources.items())) or "-"
+
+
+@app.command()
+def run(
+    config_dir: Optional[Path] = typer.Option(None, "--config-dir", help="Folder with app.yml and categories.yml (default: $PLEXRECS_CONFIG_DIR or /config)."),
+    category: Optional[list[str]] = typer.Option(None, "--category", help="Run only this category label (repeatable)."),
+) -> None:
+    """Run the whole pipeline once (oneshot) and print a summary. Exits 1 if any category failed."""
+    from plexrecs_assets.pipeline.runs import RunLockedError
+    from plexrecs_assets.runner import UnknownCategoryError, run_once
+
+    config_dir = config_dir or config_dir_from_env()
+    try:
+        if sys.stderr.isatty():
+            with err.status("Running PlexRecs: history → inventory → taste → LLM → TMDb → Kometa …", spinner="dots"):
+                summary = run_once(config_dir, categories=category or None)
+        else:
+            err.print("Running PlexRecs …")
+            summary = run_once(config_dir, categories=category or None)
+    except ConfigError as exc:
+        err.print(f"[bold red]config error:[/] {exc}")
+        raise typer.Exit(2)
+    except (UnknownCategoryError, RunLockedError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2)
+    print_summary(summary)
+    raise typer.Exit(0 if summary.ok else 1)

@@ -1,0 +1,40 @@
+"""The PlexRecs Dagster code location.
+
+Configuration comes from ``$PLEXRECS_CONFIG_DIR`` (``/config`` by default): categories.yml
+defines the partitions, app.yml the service URLs and the schedule. Secrets come from the
+environment through ``EnvVar`` and never appear in run config.
+"""
+from dagster import Definitions, EnvVar, in_process_executor
+
+from plexrecs_assets.core.config import config_dir_from_env, load_app_config
+from plexrecs_assets.defs.history.assets import plex_inventory, taste_profile, watch_history
+from plexrecs_assets.defs.recs.assets import pmm_collections, raw_recs, resolved_recs
+from plexrecs_assets.defs.recs.checks import pmm_files_valid, resolved_not_owned, resolved_not_recent, resolved_not_seen
+from plexrecs_assets.defs.recs.schedules import daily_recommendations, plexrecs_job
+from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, PlexResource, TautulliResource, TmdbResource
+from plexrecs_assets.defs.settings import PlexRecsSettings
+
+
+def build_definitions() -> Definitions:
+    config_dir = config_dir_from_env()
+    app = load_app_config(config_dir)
+    return Definitions(
+        assets=[watch_history, plex_inventory, taste_profile, raw_recs, resolved_recs, pmm_collections],
+        asset_checks=[resolved_not_owned, resolved_not_seen, resolved_not_recent, pmm_files_valid],
+        jobs=[plexrecs_job],
+        schedules=[daily_recommendations],
+        executor=in_process_executor,
+        resources={
+            "settings": PlexRecsSettings(config_dir=str(config_dir)),
+            "tautulli": TautulliResource(base_url=app.tautulli.url, api_key=EnvVar("TAUTULLI_API_KEY")),
+            "plex": PlexResource(base_url=app.plex.url, token=EnvVar("PLEX_TOKEN")),
+            "tmdb": TmdbResource(base_url=app.tmdb.url, api_key=EnvVar("TMDB_API_KEY")),
+            "llm": LlmResource(base_url=app.recommender.api_base, api_key=EnvVar("LLM_API_KEY"),
+                               model=app.recommender.model, timeout_s=app.recommender.timeout_s),
+            "overseerr": OverseerrResource(base_url=app.overseerr.url,
+                                           api_key=EnvVar("OVERSEERR_API_KEY") if app.overseerr.enabled else ""),
+        },
+    )
+
+
+defs = build_definitions()

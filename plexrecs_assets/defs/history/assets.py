@@ -1,0 +1,192 @@
+"""Household-level assets: what was watched, what is owned, and the taste they imply."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from plexrecs_assets.clients.plex import InventoryScan
+from plexrecs_assets.core.history import HistoryRollup, fill_missing_tmdb_ids, roll_up_history
+from plexrecs_assets.core.resolve import verify_item
+from plexrecs_assets.core.store.db import utcnow_iso
+from plexrecs_assets.core.store.schema import plex_inventory as plex_inventory_table
+from plexrecs_assets.core.store.schema import title_resolution_cache
+from plexrecs_assets.core.taste import TasteProfile, build_taste_profile
+from plexrecs_assets.defs.resources import PlexResource, TautulliResource, TmdbResource
+from plexrecs_assets.defs.runtime import job_scope
+from plexrecs_assets.defs.settings import PlexRecsSettings
+from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts
+
+GROUP = "household"
+
+
+@dataclass
+class Inventory:
+    """The Plex library: TMDb keys owned, and rating key → TMDb id for matching history."""
+
+    keys: set[tuple[str, int]]
+    rating_key_tmdb: dict[str, int]
+    items: int
+    legacy_without_tmdb: int
+
+
+def _markdown_table(rows: list[dict], limit: int = 10) -> MetadataValue:
+    if not rows:
+        return MetadataValue.md("_empty_")
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in rows[:limit]:
+        lines.append("| " + " | ".join(str(row[c]).replace("|", "/") for c in cols) + " |")
+    return MetadataValue.md("\n".join(lines))
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"tautulli", "python"},
+    description="Plays from Tautulli in the last `tautulli.lookback_days`, episodes rolled up to their show, "
+                "with play counts, completion and recency (partial plays are weaker signals, abandoned shows negative).",
+)
+def watch_history(context: AssetExecutionContext, settings: PlexRecsSettings, tautulli: TautulliResource) -> Output[HistoryRollup]:
+    with job_scope(context, settings):
+        app = settings.app()
+        after = date.today() - timedelta(days=app.tautulli.lookback_days)
+        with tautulli.client() as client:
+            rows = client.get_history(after=after)
+        rollup = roll_up_history(rows)
+        if not rollup.titles:
+            # Publishing on an empty history would recommend what the household already watched.
+            raise Failure(description=f"tautulli: no usable plays since {after.isoformat()} "
+                                      f"({rollup.rows_read} rows read); refusing to recommend on an empty history")
+        if rollup.skipped:
+            context.log.warning(f"skipped history rows: {dict(rollup.skipped)}")
+        preview = [{"title": t.title, "medium": t.medium, "plays": t.plays, "max_percent": t.max_percent}
+                   for t in rollup.as_list()]
+        return Output(rollup, metadata={
+            "rows_read": rollup.rows_read,
+            "titles": len(rollup.titles),
+            "movies": sum(1 for t in rollup.titles.values() if t.medium == "movie"),
+            "shows": sum(1 for t in rollup.titles.values() if t.medium == "tv"),
+            "skipped_rows": MetadataValue.json(dict(rollup.skipped)),
+            "lookback_days": app.tautulli.lookback_days,
+            "preview": _markdown_table(preview),
+        })
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"plex", "sqlite"},
+    description="Every movie and show in the Plex library with its TMDb id (from the Guid entries); "
+                "upserts the `plex_inventory` table. Legacy-agent items without a TMDb guid are counted.",
+)
+def plex_inventory(context: AssetExecutionContext, settings: PlexRecsSettings, plex: PlexResource) -> Output[Inventory]:
+    with job_scope(context, settings) as (engine, _job_id):
+        with plex.client() as client:
+            scan: InventoryScan = client.inventory()
+        keys = {(i.media_type, i.tmdb_id) for i in scan.items if i.tmdb_id}
+        if not keys:
+            raise Failure(description="plex: the library scan found no items with a TMDb id; refusing to "
+                                      "recommend against an empty inventory (it would repeat owned titles)")
+        now = utcnow_iso()
+        with engine.begin() as conn:
+            stmt = sqlite_insert(plex_inventory_table)
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=["tmdb_id", "media_type"], set_={"present_at": stmt.excluded.present_at}),
+                [{"tmdb_id": tmdb_id, "media_type": medium, "present_at": now} for medium, tmdb_id in sorted(keys)],
+            )
+            # Titles no longer in the library stop counting as owned.
+            conn.execute(plex_inventory_table.delete().where(plex_inventory_table.c.present_at != now))
+        if scan.legacy_without_tmdb:
+            context.log.warning(f"{scan.legacy_without_tmdb} library items use a legacy agent without a TMDb guid; "
+                                "they cannot be matched by TMDb id (switch them to the Plex Movie / Plex TV Series agent)")
+        inventory = Inventory(
+            keys=keys,
+            rating_key_tmdb={i.rating_key: i.tmdb_id for i in scan.items if i.tmdb_id},
+            items=len(scan.items),
+            legacy_without_tmdb=scan.legacy_without_tmdb,
+        )
+        preview = [{"title": i.title, "year": i.year, "medium": i.media_type, "tmdb_id": i.tmdb_id} for i in scan.items]
+        return Output(inventory, metadata={
+            "items": len(scan.items),
+            "with_tmdb_id": len(keys),
+            "movies": sum(1 for m, _ in keys if m == "movie"),
+            "shows": sum(1 for m, _ in keys if m == "tv"),
+            "legacy_without_tmdb": scan.legacy_without_tmdb,
+            "sections_scanned": scan.sections_scanned,
+            "preview": _markdown_table(preview),
+        })
+
+
+def _cached_resolution(engine, title: str, year: int | None, medium: str) -> tuple[bool, int | None]:
+    with engine.connect() as conn:
+        row = conn.execute(select(title_resolution_cache.c.tmdb_id).where(
+            title_resolution_cache.c.title == title, title_resolution_cache.c.media_type == medium,
+            (title_resolution_cache.c.year == year) if year is not None else title_resolution_cache.c.year.is_(None),
+        ).order_by(title_resolution_cache.c.id.desc()).limit(1)).first()
+    return (row is not None, row.tmdb_id if row else None)
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"tmdb", "python"},
+    description="Top likes and recent watches weighted by `recommender.recency_weight`, each enriched with "
+                "TMDb genres and keywords (via `title_resolution_cache` and the TMDb details cache).",
+)
+def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: TmdbResource,
+                  tautulli: TautulliResource, watch_history: HistoryRollup, plex_inventory: Inventory) -> Output[TasteProfile]:
+    with job_scope(context, settings) as (engine, _job_id):
+        app = settings.app()
+        for entry in watch_history.titles.values():
+            entry.tmdb_id = entry.tmdb_id or plex_inventory.rating_key_tmdb.get(entry.rating_key)
+        with tmdb.client() as tmdb_client, tautulli.client() as tautulli_client, ThreadPoolExecutor(8) as pool:
+            facts_provider = TmdbFacts(tmdb_client, engine)
+
+            def lookup(entry) -> int | None:
+                # Titles gone from Plex: ask Tautulli for the guids, then TMDb by title and year.
+                ids = tautulli_client.external_ids(entry.rating_key)
+                if ids.recommendable_tmdb_id:
+                    return ids.recommendable_tmdb_id
+                hit, cached = _cached_resolution(engine, entry.title, entry.year, entry.medium)
+                if hit:
+                    return cached
+                verdict = verify_item({"title": entry.title, "year": entry.year}, entry.medium,
+                                      lambda t, y, m: facts_provider.search(t, y, m))
+                with engine.begin() as conn:
+                    conn.execute(insert(title_resolution_cache).values(
+                        title=entry.title, year=entry.year, media_type=entry.medium,
+                        tmdb_id=verdict.tmdb_id if verdict.accepted else None, resolved_at=utcnow_iso()))
+                return verdict.tmdb_id if verdict.accepted else None
+
+            resolved_late = fill_missing_tmdb_ids(watch_history, lookup)
+            keys = [(t.medium, t.tmdb_id) for t in watch_history.titles.values() if t.tmdb_id]
+            facts = facts_provider.many_details(keys, pool)
+            # Keep title_resolution_cache current for every title we now know (title → id, runtime, IMDb).
+            _remember_resolutions(engine, facts.values())
+        profile = build_taste_profile(watch_history.as_list(), facts, now=time.time(),
+                                      recency_weight=app.recommender.recency_weight)
+        return Output(profile, metadata={
+            "titles": len(watch_history.titles),
+            "enriched": len(facts),
+            "resolved_by_lookup": resolved_late,
+            "top_genres": MetadataValue.json(profile.top_genres),
+            "top_likes": _markdown_table([{"title": e.label(), "medium": e.medium, "weight": round(e.weight, 2),
+                                           "genres": ", ".join(e.genres[:3])} for e in profile.top_likes]),
+            "recent_watches": MetadataValue.json([e.label() for e in profile.recent_watches]),
+            "tmdb_requests": facts_provider.requests,
+        })
+
+
+def _remember_resolutions(engine, facts) -> None:
+    now = utcnow_iso()
+    with engine.begin() as conn:
+        known = {(r.media_type, r.tmdb_id) for r in conn.execute(
+            select(title_resolution_cache.c.media_type, title_resolution_cache.c.tmdb_id))}
+        rows = [{"title": f.title, "year": f.year, "media_type": f.medium, "tmdb_id": f.tmdb_id,
+                 "imdb_id": f.imdb_id, "country": (f.countries[0] if f.countries else None),
+                 "runtime_min": f.runtime_min, "resolved_at": now}
+                for f in facts if (f.medium, f.tmdb_id) not in known]
+        if rows:
+            conn.execute(insert(title_resolution_cache), rows)

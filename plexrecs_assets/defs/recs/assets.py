@@ -1,0 +1,311 @@
+"""Per-category assets: the LLM's answer, the verified picks, and the Kometa files.
+
+Each is partitioned by category with a single-run backfill policy: one run covers every
+selected category, and the categories' LLM and TMDb calls go out concurrently inside the step.
+A category that fails is recorded as failed and the others still publish; the step only
+fails when every category in it failed.
+"""
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from dagster import AssetExecutionContext, BackfillPolicy, Failure, MaterializeResult, MetadataValue, asset
+from sqlalchemy import insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from plexrecs_assets.clients.base import ServiceError
+from plexrecs_assets.core import outputs
+from plexrecs_assets.core.models import Candidate, TitleFacts
+from plexrecs_assets.core.pmm import render_collection
+from plexrecs_assets.core.store.db import utcnow_iso
+from plexrecs_assets.core.store.schema import recommendation_event, recommendation_history
+from plexrecs_assets.core.taste import TasteProfile
+from plexrecs_assets.defs.history.assets import Inventory
+from plexrecs_assets.defs.recs.context import category_context
+from plexrecs_assets.defs.recs.partitions import category_partitions
+from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, TmdbResource
+from plexrecs_assets.defs.runtime import job_scope
+from plexrecs_assets.defs.settings import PlexRecsSettings
+from plexrecs_assets.pipeline import runs
+from plexrecs_assets.pipeline.recommend import (
+    CategoryFailed,
+    Prepared,
+    TokenBudget,
+    Usage,
+    prepare_category,
+    resolve_category,
+)
+from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts
+
+GROUP = "recommendations"
+IO_THREADS = 16
+
+
+def _fail_message(exc: Exception) -> str:
+    if isinstance(exc, (CategoryFailed, ServiceError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _summary_table(rows: list[dict]) -> MetadataValue:
+    if not rows:
+        return MetadataValue.md("_no categories_")
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + " |" for r in rows]
+    return MetadataValue.md("\n".join(lines))
+
+
+def _finish_step(context: AssetExecutionContext, results: dict[str, str | None], metadata: dict) -> MaterializeResult:
+    failed = {label: err for label, err in results.items() if err}
+    if results and len(failed) == len(results):
+        raise Failure(description="every category failed: " + "; ".join(f"{k}: {v}" for k, v in failed.items()),
+                      metadata=metadata)
+    for label, err in failed.items():
+        context.log.error(f"category {label!r} failed: {err}")
+    return MaterializeResult(metadata={**metadata, "failed_categories": MetadataValue.json(failed)})
+
+
+def _pool_doc(prepared: Prepared) -> dict:
+    return {"seeds": [s.to_json() for s in prepared.seeds],
+            "pool": [{"facts": c.facts.to_json(), "score": round(c.score, 4), "sources": sorted(c.sources)}
+                     for c in prepared.pool]}
+
+
+def _prepared_from_files(raw_path: str) -> Prepared:
+    raw = json.loads(Path(raw_path).read_text(encoding="utf-8"))
+    pool_path = Path(raw_path).with_name(Path(raw_path).name.replace(".raw.json", ".pool.json"))
+    doc = json.loads(pool_path.read_text(encoding="utf-8")) if pool_path.exists() else {"seeds": [], "pool": []}
+    return Prepared(
+        raw=raw,
+        pool=[Candidate(TitleFacts.from_json(p["facts"]), p["score"], set(p["sources"])) for p in doc["pool"]],
+        seeds=[TitleFacts.from_json(s) for s in doc["seeds"]],
+        payload={},
+    )
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"openai", "json"},
+    partitions_def=category_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    description="The LLM's answer per category, saved as raw JSON. With `recommender.grounding: pool` the LLM "
+                "chooses from a pool of real TMDb titles built from the seeds, top likes and discover.",
+)
+def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: TmdbResource, llm: LlmResource,
+             taste_profile: TasteProfile, plex_inventory: Inventory) -> MaterializeResult:
+    with job_scope(context, settings) as (engine, job_id):
+        app = settings.app()
+        categories = settings.categories()
+        labels = [k for k in context.partition_keys if k in categories]
+        budget = TokenBudget(app.recommender.max_tokens_per_run)
+        generated_at = utcnow_iso()
+        results: dict[str, str | None] = {}
+        usage_rows = []
+        with tmdb.client() as tmdb_client, llm.client() as llm_client, \
+                ThreadPoolExecutor(IO_THREADS) as io_pool, ThreadPoolExecutor(app.recommender.concurrency) as cat_pool:
+            facts = TmdbFacts(tmdb_client, engine)
+
+            def one(label: str) -> tuple[str, str | None, Usage | None, int]:
+                category = categories[label]
+                cat_id = runs.start_category(engine, job_id, label, category["type"])
+                try:
+                    ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys)
+                    prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at)
+                    raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, label)
+                    outputs.atomic_write_json(raw_path, prepared.raw)
+                    outputs.atomic_write_json(raw_path.with_name(raw_path.name.replace(".raw.json", ".pool.json")),
+                                              _pool_doc(prepared))
+                    runs.update_category(engine, cat_id, raw_json_path=str(raw_path))
+                    return label, None, prepared.usage, cat_id
+                except Exception as exc:  # one category's failure must not stop the others
+                    message = _fail_message(exc)
+                    runs.fail_category(engine, cat_id, message)
+                    return label, message, None, cat_id
+
+            for label, error, usage, cat_id in cat_pool.map(one, labels):
+                results[label] = error
+                if usage and usage.calls:
+                    runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=label,
+                                      model=usage.model or app.recommender.model, calls=usage.calls,
+                                      prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
+                    usage_rows.append({"category": label, "model": usage.model, "prompt_tokens": usage.prompt_tokens,
+                                       "completion_tokens": usage.completion_tokens})
+            tmdb_requests = facts.requests
+        return _finish_step(context, results, {
+            "categories": len(labels),
+            "llm_usage": _summary_table(usage_rows),
+            "prompt_tokens": sum(r["prompt_tokens"] for r in usage_rows),
+            "completion_tokens": sum(r["completion_tokens"] for r in usage_rows),
+            "tmdb_requests": tmdb_requests,
+        })
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"tmdb", "json", "sqlite"},
+    partitions_def=category_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[raw_recs],
+    description="Every LLM item verified against TMDb (title, year ±1, medium), enriched with imdb_id, runtime "
+                "and vote count; owned, seen, 60-day repeats, out-of-scope and duplicate items dropped; topped up "
+                "from the LLM and the pool. Saved as resolved JSON; updates `recommendation_history`.",
+)
+def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: TmdbResource, llm: LlmResource,
+                  taste_profile: TasteProfile, plex_inventory: Inventory) -> MaterializeResult:
+    with job_scope(context, settings) as (engine, job_id):
+        app = settings.app()
+        categories = settings.categories()
+        labels = [k for k in context.partition_keys if k in categories]
+        budget = TokenBudget(app.recommender.max_tokens_per_run)
+        results: dict[str, str | None] = {}
+        rows = []
+        with tmdb.client() as tmdb_client, llm.client() as llm_client, \
+                ThreadPoolExecutor(IO_THREADS) as io_pool, ThreadPoolExecutor(app.recommender.concurrency) as cat_pool:
+            facts = TmdbFacts(tmdb_client, engine)
+
+            def one(label: str):
+                category = categories[label]
+                cat_id = runs.start_category(engine, job_id, label, category["type"])
+                row = runs.category_row(engine, job_id, label)
+                if row is None or (row.status != "success" and row.error_msg != runs.IN_PROGRESS):
+                    return label, row.error_msg if row else "not prepared", None
+                raw_path = row.raw_json_path or getattr(runs.latest_category_row(engine, label, with_column="raw_json_path"), "raw_json_path", None)
+                if not raw_path:
+                    msg = "no raw recommendations for this category yet; materialize raw_recs first"
+                    runs.fail_category(engine, cat_id, msg)
+                    return label, msg, None
+                try:
+                    ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys)
+                    resolution = resolve_category(ctx, _prepared_from_files(raw_path), facts, llm_client, budget,
+                                                  io_pool, top_up_rounds=app.recommender.top_up_rounds)
+                    now = utcnow_iso()
+                    doc = {"category": label, "resolved_at": now, "items": resolution.items,
+                           "dropped": resolution.dropped, "rejected": resolution.rejected,
+                           "sources": resolution.sources, "diversity": resolution.diversity}
+                    path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, label)
+                    outputs.atomic_write_json(path, doc)
+                    _record_history(engine, job_id, label, resolution.items, now)
+                    runs.update_category(engine, cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
+                    if resolution.usage.calls:
+                        runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=f"{label}",
+                                          model=resolution.usage.model or app.recommender.model,
+                                          calls=resolution.usage.calls, prompt_tokens=resolution.usage.prompt_tokens,
+                                          completion_tokens=resolution.usage.completion_tokens)
+                    return label, None, resolution
+                except Exception as exc:
+                    message = _fail_message(exc)
+                    runs.fail_category(engine, cat_id, message)
+                    return label, message, None
+
+            for label, error, resolution in cat_pool.map(one, labels):
+                results[label] = error
+                if resolution is not None:
+                    rows.append({"category": label, "published": len(resolution.items),
+                                 "dropped": sum(resolution.dropped.values()),
+                                 "sources": ", ".join(f"{k}={v}" for k, v in sorted(resolution.sources.items())),
+                                 "first": ", ".join(i["title"] for i in resolution.items[:3])})
+        return _finish_step(context, results, {
+            "categories": len(labels),
+            "published_items": sum(r["published"] for r in rows),
+            "preview": _summary_table(rows),
+        })
+
+
+def _record_history(engine, job_id: int, label: str, items: list[dict], now: str) -> None:
+    if not items:
+        return
+    with engine.begin() as conn:
+        stmt = sqlite_insert(recommendation_history)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["label", "tmdb_id", "media_type"], set_={"last_seen_at": stmt.excluded.last_seen_at}),
+            [{"label": label, "tmdb_id": i["tmdb_id"], "media_type": i["medium"], "first_seen_at": now,
+              "last_seen_at": now} for i in items])
+        conn.execute(insert(recommendation_event), [
+            {"job_id": job_id, "label": label, "tmdb_id": i["tmdb_id"], "media_type": i["medium"],
+             "source": i.get("source"), "recommended_at": now} for i in items])
+
+
+@asset(
+    group_name=GROUP,
+    kinds={"kometa", "yaml"},
+    partitions_def=category_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    deps=[resolved_recs],
+    description="Kometa collection YAML per category: one file for movies (`tmdb_movie`) and one for series "
+                "(`tmdb_show`), `sync_mode: sync`, written atomically into `paths.pmm_out_dir`.",
+)
+def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
+                    overseerr: OverseerrResource) -> MaterializeResult:
+    with job_scope(context, settings) as (engine, job_id):
+        app = settings.app()
+        categories = settings.categories()
+        labels = [k for k in context.partition_keys if k in categories]
+        results: dict[str, str | None] = {}
+        rows = []
+        for label in labels:
+            category = categories[label]
+            cat_id = runs.start_category(engine, job_id, label, category["type"])
+            row = runs.category_row(engine, job_id, label)
+            if row.status != "success" and row.error_msg != runs.IN_PROGRESS:
+                results[label] = row.error_msg
+                continue
+            resolved_path = row.resolved_json_path or getattr(
+                runs.latest_category_row(engine, label, with_column="resolved_json_path"), "resolved_json_path", None)
+            try:
+                if not resolved_path:
+                    raise CategoryFailed("no resolved recommendations yet; materialize resolved_recs first")
+                doc = json.loads(Path(resolved_path).read_text(encoding="utf-8"))
+                paths = outputs.pmm_paths(app.paths.pmm_out_dir, label)
+                written = {}
+                for medium, path in paths.items():
+                    outputs.claim_pmm_file(app.paths.pmm_out_dir, path)
+                    ids = [i["tmdb_id"] for i in doc["items"] if i["medium"] == medium]
+                    outputs.atomic_write_text(path, render_collection(label, medium, ids))
+                    outputs.record_pmm_file(app.paths.pmm_out_dir, path, label, medium, len(ids))
+                    written[medium] = (str(path), len(ids))
+                runs.update_category(engine, cat_id, resolved_json_path=resolved_path,
+                                     pmm_movie_yaml_path=written["movie"][0], pmm_tv_yaml_path=written["tv"][0],
+                                     status="success", error_msg=None)
+                results[label] = None
+                rows.append({"category": label, "movies": written["movie"][1], "series": written["tv"][1]})
+            except Exception as exc:
+                message = _fail_message(exc)
+                runs.fail_category(engine, cat_id, message)
+                results[label] = message
+                continue
+            if app.overseerr.enabled and app.overseerr.requests_per_category > 0:
+                _request_missing(context, engine, job_id, label, doc["items"], overseerr, app.overseerr.requests_per_category)
+        status = runs.finalize_job(engine, job_id)
+        return _finish_step(context, results, {
+            "categories": len(labels),
+            "job_status": status,
+            "files": _summary_table(rows),
+        })
+
+
+def _request_missing(context, engine, job_id: int, label: str, items: list[dict], overseerr: OverseerrResource,
+                     limit: int) -> None:
+    """Ask Overseerr for up to ``limit`` picks it reports as neither available nor requested."""
+    from plexrecs_assets.core.store.schema import overseerr_request
+
+    made = 0
+    with overseerr.client() as client:
+        for item in items:
+            if made >= limit:
+                break
+            try:
+                status = client.media_status(item["tmdb_id"], item["medium"])
+                if status.available or status.requested or status.unknown_id:
+                    continue
+                outcome = client.request(item["tmdb_id"], item["medium"], seasons=[1] if item["medium"] == "tv" else None)
+                result = "created" if outcome.created else "duplicate" if outcome.duplicate else "no_seasons"
+                detail, request_id = outcome.message, outcome.request_id
+                made += int(outcome.created)
+            except ServiceError as exc:
+                result, detail, request_id = "failed", str(exc), None
+                context.log.warning(f"overseerr request for {item['title']!r} failed: {exc}")
+            with engine.begin() as conn:
+                conn.execute(insert(overseerr_request).values(
+                    job_id=job_id, label=label, tmdb_id=item["tmdb_id"], media_type=item["medium"], outcome=result,
+                    request_id=request_id, detail=detail, requested_at=utcnow_iso()))

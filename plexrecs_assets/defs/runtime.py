@@ -1,0 +1,43 @@
+"""Glue shared by the asset modules: the job_run of the current Dagster run, and marking
+it failed when a step raises, so the store never shows a dead run as running."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from dagster import AssetExecutionContext, Failure
+
+from plexrecs_assets.clients.base import ServiceError
+from plexrecs_assets.defs.settings import PlexRecsSettings
+from plexrecs_assets.pipeline import runs
+
+
+def run_mode(context: AssetExecutionContext) -> str:
+    tags = context.run.tags
+    if "dagster/schedule_name" in tags:
+        return "loop"
+    return tags.get("plexrecs/mode", "ui")
+
+
+def partition_keys(context: AssetExecutionContext) -> list[str] | None:
+    try:
+        return list(context.partition_keys)
+    except Exception:  # unpartitioned step
+        return None
+
+
+@contextmanager
+def job_scope(context: AssetExecutionContext, settings: PlexRecsSettings):
+    """Yield (engine, job_id); a failure inside marks the job failed with the message."""
+    app = settings.app()
+    runs.require_run_lock(app.paths.db_path)
+    engine = settings.engine()
+    keys = partition_keys(context)
+    job_id = runs.job_for_dagster_run(engine, context.run_id, mode=run_mode(context), partition_keys=keys)
+    try:
+        yield engine, job_id
+    except ServiceError as exc:
+        runs.finalize_job(engine, job_id, error=str(exc))
+        raise Failure(description=str(exc)) from None
+    except Exception as exc:
+        runs.finalize_job(engine, job_id, error=f"{type(exc).__name__}: {exc}")
+        raise

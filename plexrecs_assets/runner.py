@@ -1,0 +1,133 @@
+"""Run the graph once, in this process, against the persistent Dagster instance.
+
+Used by ``plexrecs run`` (and tests): the run is recorded in ``$DAGSTER_HOME`` so it shows
+in the Dagster UI, and in the PlexRecs store (job_run / category_run).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plexrecs_assets.core.config import load_app_config, load_categories
+from plexrecs_assets.pipeline import runs
+
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+DEFAULT_DAGSTER_YAML = """\
+# Written by PlexRecs because DAGSTER_HOME had no dagster.yaml (see the repository's dagster.yaml).
+storage:
+  sqlite:
+    base_dir: {base}
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+run_queue:
+  dequeue_interval_seconds: 1
+telemetry:
+  enabled: false
+"""
+
+
+class UnknownCategoryError(ValueError):
+    pass
+
+
+@dataclass
+class RunSummary:
+    job_ids: list[int] = field(default_factory=list)
+    dagster_run_ids: list[str] = field(default_factory=list)
+    status: str = "failed"
+    error: str | None = None
+    categories: list[runs.CategorySummary] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+def ensure_dagster_home(db_path: str) -> Path:
+    """Use $DAGSTER_HOME, or a folder next to the database, with a dagster.yaml in it."""
+    home = Path(os.environ.get("DAGSTER_HOME") or Path(db_path).resolve().parent / "dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(DEFAULT_DAGSTER_YAML.format(base=home / "storage"), encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def select_categories(config_dir: Path, wanted: list[str] | None) -> tuple[list[str], list[str]]:
+    labels = [c.label for c in load_categories(config_dir)]
+    if not wanted:
+        return labels, labels
+    unknown = [w for w in wanted if w not in labels]
+    if unknown:
+        raise UnknownCategoryError(
+            f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {unknown!r}; configured in "
+            f"{Path(config_dir) / 'categories.yml'}: {labels!r}")
+    return [l for l in labels if l in wanted], labels
+
+
+def _failure_message(result) -> str | None:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            return event.step_failure_data.error.message.strip().splitlines()[0][:500]
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            evaluation = getattr(data, "evaluation", data)
+            if getattr(evaluation, "passed", True) is False:
+                return f"asset check {evaluation.check_name} failed"
+    return None
+
+
+def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mode: str = "oneshot") -> RunSummary:
+    """Materialize the whole graph for ``categories`` (all by default) and summarize it."""
+    from dagster import DagsterInstance
+
+    config_dir = Path(config_dir).resolve()
+    os.environ["PLEXRECS_CONFIG_DIR"] = str(config_dir)
+    app = load_app_config(config_dir)
+    selected, all_labels = select_categories(config_dir, categories)
+    runs.require_run_lock(app.paths.db_path)
+    try:
+        ensure_dagster_home(app.paths.db_path)
+        from plexrecs_assets.definitions import build_definitions
+        from plexrecs_assets.defs.recs.partitions import contiguous_blocks, range_tags
+        from plexrecs_assets.core.store.db import init_db
+        from sqlalchemy import select
+        from plexrecs_assets.core.store.schema import run_link
+
+        job = build_definitions().resolve_job_def("plexrecs_job")
+        engine = init_db(app.paths.db_path)
+        summary = RunSummary()
+        statuses = []
+        with DagsterInstance.get() as instance:
+            for block in contiguous_blocks(selected, all_labels):
+                result = job.execute_in_process(
+                    instance=instance, run_config=QUIET_LOGGERS, raise_on_error=False,
+                    tags={**range_tags(block), "plexrecs/mode": mode},
+                )
+                summary.dagster_run_ids.append(result.run_id)
+                with engine.connect() as conn:
+                    link = conn.execute(select(run_link.c.job_id).where(run_link.c.dagster_run_id == result.run_id)).first()
+                if link is None:
+                    summary.error = _failure_message(result) or "the run failed before it started"
+                    statuses.append("failed")
+                    continue
+                job_row, cats = runs.job_summary(engine, link.job_id)
+                if job_row.get("status") == "running":  # e.g. a blocking check stopped publishing
+                    runs.finalize_job(engine, link.job_id, error=_failure_message(result) or "run did not finish")
+                    job_row, cats = runs.job_summary(engine, link.job_id)
+                summary.job_ids.append(link.job_id)
+                summary.categories += cats
+                statuses.append(job_row.get("status", "failed"))
+                if job_row.get("error_msg") and job_row.get("status") != "success":
+                    summary.error = job_row["error_msg"]
+        if statuses and all(s == "success" for s in statuses):
+            summary.status = "success"
+        elif any(s in ("success", "partial") for s in statuses):
+            summary.status = "partial"
+        else:
+            summary.status = "failed"
+        return summary
+    finally:
+        runs.release_run_lock(app.paths.db_path)

@@ -1,0 +1,155 @@
+"""``POST /v1/run`` end to end: ``plexrecs loop`` starts a real dagster-webserver,
+dagster-daemon and the API on loopback; runs go through Dagster's run queue and the
+pipeline runs against the emulators."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+DAGSTER_YAML = """\
+storage:
+  sqlite:
+    base_dir: {base}
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+run_queue:
+  dequeue_interval_seconds: 1
+telemetry:
+  enabled: false
+"""
+WORKSPACE_YAML = """\
+load_from:
+  - python_module:
+      module_name: plexrecs_assets.definitions
+      location_name: plexrecs
+"""
+DAEMON_QUERY = '{ instance { daemonHealth { daemonStatus(daemonType: "QUEUED_RUN_COORDINATOR") { healthy } } } }'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what: str, check, proc: subprocess.Popen, log: Path, timeout_s: float = 150) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"plexrecs loop exited while waiting for {what}:\n{log.read_text()[-3000:]}"
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
+
+
+def stop_everything(proc: subprocess.Popen, log: Path) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # Children live in their own process groups: make sure none outlives the test.
+    for pid in re.findall(r"\(pid (\d+)\)", log.read_text()):
+        try:
+            os.killpg(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@pytest.fixture
+def loop_mode(emulators, tmp_path):
+    from plexrecs_assets.demo import write_demo_config
+
+    config_dir, data_dir, home = tmp_path / "config", tmp_path / "data", tmp_path / "dagster_home"
+    write_demo_config(config_dir, data_dir, emulators.env())
+    api_port, ui_port = free_port(), free_port()
+    app_yml = config_dir / "app.yml"
+    settings = yaml.safe_load(app_yml.read_text(encoding="utf-8"))
+    settings["api"].update(bind_addr=f"127.0.0.1:{api_port}", dagster_url=f"http://127.0.0.1:{ui_port}")
+    app_yml.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    home.mkdir()
+    (home / "dagster.yaml").write_text(DAGSTER_YAML.format(base=home / "storage"), encoding="utf-8")
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text(WORKSPACE_YAML, encoding="utf-8")
+    env = {**os.environ, **emulators.env(), "DAGSTER_HOME": str(home), "PLEXRECS_CONFIG_DIR": str(config_dir)}
+    env.pop("DAGSTER_WEBSERVER_URL", None)
+    env.pop("API_TOKEN", None)
+    log = tmp_path / "loop.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from plexrecs_assets.cli import main; main()", "loop", "--config-dir", str(config_dir),
+             "-w", str(workspace)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path,
+        )
+    api, ui = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}"
+    try:
+        wait_until("the API", lambda: httpx.get(f"{api}/v1/health", timeout=2).status_code == 200, proc, log)
+        wait_until("dagster-webserver", lambda: httpx.get(f"{ui}/server_info", timeout=2).status_code == 200, proc, log)
+        wait_until("dagster-daemon", lambda: httpx.post(f"{ui}/graphql", json={"query": DAEMON_QUERY}, timeout=5)
+                   .json()["data"]["instance"]["daemonHealth"]["daemonStatus"]["healthy"], proc, log)
+        yield api, [c["label"] for c in yaml.safe_load((config_dir / "categories.yml").read_text(encoding="utf-8"))["categories"]]
+    finally:
+        stop_everything(proc, log)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_post_run_goes_through_dagster_and_is_one_at_a_time(loop_mode):
+    api, labels = loop_mode
+    first: dict = {}
+
+    def post_all() -> None:
+        first["response"] = httpx.post(f"{api}/v1/run", timeout=300)
+
+    worker = threading.Thread(target=post_all)
+    worker.start()
+    try:
+        while not httpx.get(f"{api}/v1/health", timeout=5).json()["run_in_progress"]:
+            assert worker.is_alive() or "response" in first
+            assert "response" not in first, f"the run ended before a second call could be made: {first['response'].text}"
+            time.sleep(0.05)
+        second = httpx.post(f"{api}/v1/run", json={"categories": labels[:1]}, timeout=30)
+        assert second.status_code == 409
+        assert second.json()["error"]["code"] == "run_in_progress"
+    finally:
+        worker.join(timeout=300)
+    response = first["response"]
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "success"
+    assert body["categories"] == labels
+    [run] = body["dagster_runs"]  # all categories are contiguous: one run with a partition range
+    assert run["status"] == "SUCCESS" and run["partition_keys"] == labels
+    assert run["job"]["status"] == "success"
+    assert run["run_id"] in run["job"]["dagster_run_ids"]
+    assert {c["label"] for c in run["job"]["categories"]} == set(labels)
+    latest = httpx.get(f"{api}/v1/runs/latest", timeout=5).json()
+    assert latest["job_id"] == run["job"]["job_id"]
+
+    # A non-contiguous subset is one run per block of neighbours, in categories.yml order.
+    subset = [labels[2], labels[0]]
+    response = httpx.post(f"{api}/v1/run", json={"categories": subset}, timeout=300)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["categories"] == [labels[0], labels[2]]
+    assert [r["partition_keys"] for r in body["dagster_runs"]] == [[labels[0]], [labels[2]]]
+    assert all(r["status"] == "SUCCESS" and r["job"]["categories"][0]["label"] == r["partition_keys"][0]
+               for r in body["dagster_runs"])
+    assert httpx.get(f"{api}/v1/health", timeout=5).json()["run_in_progress"] is False
