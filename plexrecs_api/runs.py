@@ -26,10 +26,18 @@ LOCATION_NAME = "plexrecs"
 REPOSITORY_NAME = "__repository__"
 TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
 
-_DAEMON_QUERY = """
+_PREFLIGHT_QUERY = """
 query PlexrecsPreflight {
   instance { daemonHealth { daemonStatus(daemonType: "QUEUED_RUN_COORDINATOR") { healthy required } } }
-  workspaceOrError { __typename ... on Workspace { locationEntries { name updatedTimestamp } } }
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name loadStatus updatedTimestamp
+        locationOrLoadError { __typename ... on PythonError { message } }
+      }
+    }
+  }
 }
 """
 
@@ -73,10 +81,12 @@ class SubmittedRun:
 class DagsterLauncher:
     """Talks to one dagster-webserver. Blocking: call it from a worker thread."""
 
-    def __init__(self, dagster_url: str, *, poll_interval_s: float = 0.5, timeout_s: float = 6 * 3600):
+    def __init__(self, dagster_url: str, *, poll_interval_s: float = 0.5, timeout_s: float = 6 * 3600,
+                 load_timeout_s: float = 180):
         self.url = dagster_url.rstrip("/")
         self.poll_interval_s = poll_interval_s
         self.timeout_s = timeout_s
+        self.load_timeout_s = load_timeout_s
         self._client = None
 
     def _graphql_client(self):
@@ -94,11 +104,37 @@ class DagsterLauncher:
         return self._client
 
     def preflight(self, categories_mtime: float | None) -> None:
-        """Fail fast (503) when the webserver or the daemon that dequeues runs is down; reload
-        the code location when ``categories.yml`` changed after Dagster loaded it (its
-        partitions are read at load time)."""
+        """Fail fast (503) when the webserver or the daemon that dequeues runs is down; wait
+        for the code location to finish loading; reload it when ``categories.yml`` changed
+        after Dagster loaded it (its partitions are read at load time)."""
+        deadline = time.monotonic() + self.load_timeout_s
+        while True:
+            daemon, entry = self._status()
+            if daemon.get("required") and not daemon.get("healthy"):
+                raise ApiError(
+                    503,
+                    "dagster_daemon_unavailable",
+                    "dagster-daemon is not running (its run queue has no recent heartbeat), so a queued run would never "
+                    "start; start it with `dagster-daemon run` or use `plexrecs loop`",
+                )
+            if entry is None:
+                raise ApiError(502, "dagster_error", f"dagster-webserver at {self.url} has no code location named {LOCATION_NAME!r}")
+            if entry.get("loadStatus") == "LOADED":
+                break
+            if time.monotonic() > deadline:
+                raise unavailable(self.url, f"code location {LOCATION_NAME!r} is still loading")
+            time.sleep(self.poll_interval_s)
+        error = entry.get("locationOrLoadError") or {}
+        if error.get("__typename") == "PythonError":
+            first_line = (error.get("message") or "").strip().splitlines()[:1]
+            raise ApiError(502, "dagster_error",
+                           f"Dagster could not load code location {LOCATION_NAME!r}: {first_line[0] if first_line else 'unknown error'}")
+        if categories_mtime is not None and categories_mtime > float(entry.get("updatedTimestamp") or 0):
+            self._reload()
+
+    def _status(self) -> tuple[dict, dict | None]:
         try:
-            response = httpx.post(f"{self.url}/graphql", json={"query": _DAEMON_QUERY}, timeout=10)
+            response = httpx.post(f"{self.url}/graphql", json={"query": _PREFLIGHT_QUERY}, timeout=10)
         except httpx.HTTPError as exc:
             raise unavailable(self.url, type(exc).__name__) from None
         if response.status_code != 200:
@@ -107,20 +143,9 @@ class DagsterLauncher:
             data = response.json()["data"]
             daemon = data["instance"]["daemonHealth"]["daemonStatus"]
             entries = data["workspaceOrError"].get("locationEntries") or []
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise unavailable(self.url, "unexpected answer from /graphql; is this a dagster-webserver?") from None
-        if daemon.get("required") and not daemon.get("healthy"):
-            raise ApiError(
-                503,
-                "dagster_daemon_unavailable",
-                "dagster-daemon is not running (its run queue has no recent heartbeat), so a queued run would never "
-                "start; start it with `dagster-daemon run` or use `plexrecs loop`",
-            )
-        loaded_at = next((e.get("updatedTimestamp") for e in entries if e.get("name") == LOCATION_NAME), None)
-        if loaded_at is None:
-            raise ApiError(502, "dagster_error", f"dagster-webserver at {self.url} has no code location named {LOCATION_NAME!r}")
-        if categories_mtime is not None and categories_mtime > float(loaded_at):
-            self._reload()
+        return daemon, next((e for e in entries if e.get("name") == LOCATION_NAME), None)
 
     def _reload(self) -> None:
         from dagster_graphql import DagsterGraphQLClientError, ReloadRepositoryLocationStatus
