@@ -32,6 +32,25 @@ class UnknownCategoryError(ValueError):
     pass
 
 
+class MissingSecretsError(ValueError):
+    pass
+
+
+def required_secrets(app) -> list[str]:
+    names = ["TAUTULLI_API_KEY", "PLEX_TOKEN", "TMDB_API_KEY", "LLM_API_KEY"]
+    if app.overseerr.enabled:
+        names.append("OVERSEERR_API_KEY")
+    return names
+
+
+def check_secrets(app) -> None:
+    missing = [n for n in required_secrets(app) if not os.environ.get(n)]
+    if missing:
+        raise MissingSecretsError(
+            f"missing environment variable(s) {', '.join(missing)}: secrets come only from the environment "
+            "(for a local LLM without a key, set LLM_API_KEY to any text, e.g. 'ollama')")
+
+
 @dataclass
 class RunSummary:
     job_ids: list[int] = field(default_factory=list)
@@ -87,6 +106,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
     os.environ["PLEXRECS_CONFIG_DIR"] = str(config_dir)
     app = load_app_config(config_dir)
     selected, all_labels = select_categories(config_dir, categories)
+    check_secrets(app)
     runs.require_run_lock(app.paths.db_path)
     try:
         ensure_dagster_home(app.paths.db_path)

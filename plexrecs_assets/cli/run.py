@@ -18,16 +18,20 @@ out = Console()
 
 def print_summary(summary) -> None:
     table = Table(title=f"PlexRecs run {', '.join(map(str, summary.job_ids)) or '-'}: {summary.status}")
-    for col in ("category", "published", "dropped by reason", "sources", "tokens (prompt/completion)", "status", "files"):
+    for col in ("category", "published", "dropped by reason", "sources", "tokens in/out", "status"):
         table.add_column(col, overflow="fold")
     for c in summary.categories:
         dropped = ", ".join(f"{k}={v}" for k, v in sorted(c.dropped.items())) or "-"
         table.add_row(
             c.label, str(c.published), dropped, _sources(c), f"{c.prompt_tokens}/{c.completion_tokens}"
             + (f" {c.model}" if c.model else ""),
-            c.status if c.status == "success" else f"{c.status}: {c.error}", "\n".join(c.files) or "-",
+            c.status if c.status == "success" else f"{c.status}: {c.error}",
         )
     out.print(table)
+    for c in summary.categories:
+        out.print(f"[bold]{c.label}[/] files:", highlight=False)
+        for path in c.files or ["(none)"]:
+            out.print(f"  {path}", highlight=False, soft_wrap=True)
     total_p = sum(c.prompt_tokens for c in summary.categories)
     total_c = sum(c.completion_tokens for c in summary.categories)
     out.print(f"LLM tokens: {total_p} prompt + {total_c} completion = {total_p + total_c}")
@@ -55,7 +59,7 @@ def run(
 ) -> None:
     """Run the whole pipeline once (oneshot) and print a summary. Exits 1 if any category failed."""
     from plexrecs_assets.pipeline.runs import RunLockedError
-    from plexrecs_assets.runner import UnknownCategoryError, run_once
+    from plexrecs_assets.runner import MissingSecretsError, UnknownCategoryError, run_once
 
     config_dir = config_dir or config_dir_from_env()
     try:
@@ -68,7 +72,7 @@ def run(
     except ConfigError as exc:
         err.print(f"[bold red]config error:[/] {exc}")
         raise typer.Exit(2)
-    except (UnknownCategoryError, RunLockedError) as exc:
+    except (UnknownCategoryError, RunLockedError, MissingSecretsError) as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2)
     print_summary(summary)

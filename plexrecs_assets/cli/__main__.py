@@ -1,0 +1,3 @@
+from plexrecs_assets.cli import main
+
+main()
