@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from plexrecs_assets.cli import app
-from plexrecs_assets.core.config import ConfigError, config_dir_from_env
+from plexrecs_assets.core.config import ConfigError, config_dir_from_env, load_app_config
+from plexrecs_assets.logging_setup import setup_logging
 
 err = Console(stderr=True)
 out = Console()
@@ -63,6 +64,8 @@ def run(
 
     config_dir = config_dir or config_dir_from_env()
     try:
+        settings = load_app_config(config_dir).app
+        setup_logging(settings.log_level, settings.log_format, console=err if sys.stderr.isatty() else None)
         if sys.stderr.isatty():
             with err.status("Running PlexRecs: history → inventory → taste → LLM → TMDb → Kometa …", spinner="dots"):
                 summary = run_once(config_dir, categories=category or None)
