@@ -142,6 +142,8 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
                 statuses.append(job_row.get("status", "failed"))
                 if job_row.get("error_msg") and job_row.get("status") != "success":
                     summary.error = job_row["error_msg"]
+        order = {label: i for i, label in enumerate(all_labels)}
+        summary.categories.sort(key=lambda c: order.get(c.label, len(order)))
         if statuses and all(s == "success" for s in statuses):
             summary.status = "success"
         elif any(s in ("success", "partial") for s in statuses):

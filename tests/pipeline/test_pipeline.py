@@ -1,0 +1,144 @@
+"""The whole graph materialized in-process against the emulators (issue: pipeline)."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import yaml
+
+from plexrecs_assets.core.config import load_categories
+from plexrecs_assets.core.pmm import collection_name
+from plexrecs_assets.runner import run_once
+from plexrecs_assets.world.loader import load_world
+
+SPEC_LABELS = ["True Crime", "Because — The Jinx", "Cozy", "DP Favorites — Crime Seeds"]
+
+
+def _db(tmp: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(tmp / "data" / "plexrecs.sqlite")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _published(summary) -> dict[str, list[dict]]:
+    out = {}
+    for c in summary.categories:
+        path = next(f for f in c.files if f.endswith(".resolved.json"))
+        out[c.label] = json.loads(Path(path).read_text(encoding="utf-8"))["items"]
+    return out
+
+
+def test_two_runs_publish_everything_and_never_repeat(demo_env, demo_suite):
+    first = run_once(demo_env / "config")
+    assert first.status == "success", first.error
+    assert [c.label for c in first.categories] == SPEC_LABELS
+    items_1 = _published(first)
+
+    world_owned = {(i.medium, i.tmdb_id) for i in load_world().inventory if i.tmdb_id}
+    conn = _db(demo_env)
+    owned = {(r["media_type"], r["tmdb_id"]) for r in conn.execute("select * from plex_inventory")}
+    assert len(owned) > 1000
+    assert owned == world_owned
+    for label, items in items_1.items():
+        assert len(items) == 20, label
+        keys = [(i["medium"], i["tmdb_id"]) for i in items]
+        assert len(set(keys)) == len(keys), f"duplicates in {label}"
+        assert not set(keys) & owned, f"owned title published in {label}"
+        for item in items:
+            assert isinstance(item["tmdb_id"], int) and item["imdb_id"] and item["why"]
+            assert item["source"] in ("llm", "llm_retry", "pool_fill")
+            assert item["medium"] in ("movie", "tv")
+
+    # Spec tables: job_run, category_run, recommendation_history updated.
+    job = conn.execute("select * from job_run order by id desc limit 1").fetchone()
+    assert job["status"] == "success" and job["finished_at"] and job["mode"] == "oneshot"
+    cats = conn.execute("select * from category_run where job_id=?", (job["id"],)).fetchall()
+    assert {c["label"] for c in cats} == set(SPEC_LABELS)
+    for c in cats:
+        assert c["status"] == "success" and c["error_msg"] is None
+        for col in ("raw_json_path", "resolved_json_path", "pmm_movie_yaml_path", "pmm_tv_yaml_path"):
+            assert Path(c[col]).is_file(), col
+        raw = json.loads(Path(c["raw_json_path"]).read_text(encoding="utf-8"))
+        assert raw["category"] == c["label"] and raw["generated_at"].endswith("Z") and raw["recommendations"]
+        resolved = json.loads(Path(c["resolved_json_path"]).read_text(encoding="utf-8"))
+        assert resolved["category"] == c["label"] and resolved["resolved_at"].endswith("Z")
+        for medium, col, builder, suffix in (("movie", "pmm_movie_yaml_path", "tmdb_movie", "Movies"),
+                                             ("tv", "pmm_tv_yaml_path", "tmdb_show", "Series")):
+            doc = yaml.safe_load(Path(c[col]).read_text(encoding="utf-8"))
+            (name, definition), = doc["collections"].items()
+            assert name == collection_name(c["label"], medium) == f"!01_Recommended — {c['label']} ({suffix})"
+            assert definition["sync_mode"] == "sync" and definition["summary"]
+            assert definition[builder] == [i["tmdb_id"] for i in resolved["items"] if i["medium"] == medium]
+    history_rows = conn.execute("select count(*) from recommendation_history").fetchone()[0]
+    assert history_rows == sum(len(v) for v in items_1.values())
+    usage = conn.execute("select sum(prompt_tokens), sum(completion_tokens) from llm_usage where job_id=?",
+                         (job["id"],)).fetchone()
+    assert usage[0] > 0 and usage[1] > 0
+    assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+
+    # Second run: the 60-day rule means no item of the first run comes back.
+    second = run_once(demo_env / "config")
+    assert second.status == "success", second.error
+    items_2 = _published(second)
+    for label in SPEC_LABELS:
+        again = {(i["medium"], i["tmdb_id"]) for i in items_2[label]} & {(i["medium"], i["tmdb_id"]) for i in items_1[label]}
+        assert not again, f"{label} repeated {again}"
+        assert len(items_2[label]) == 20
+    # Kometa files are stable paths, replaced atomically by the second run; no temp files remain.
+    assert not list((demo_env / "data").rglob("*.tmp"))
+
+
+def test_llm_mistakes_never_published(demo_env, demo_suite):
+    """Mistakes injected by the LLM emulator (wrong year, misspelling, wrong medium, made-up or
+    owned titles, wrong ids) are rejected, never published under a wrong id."""
+    demo_suite.llm.set_options(mistake_rate=0.6)
+    try:
+        summary = run_once(demo_env / "config", categories=["True Crime", "Cozy"])
+    finally:
+        demo_suite.llm.set_options(mistake_rate=0.15)
+    assert summary.status == "success", summary.error
+    world = load_world()
+    injected = [m for a in demo_suite.llm.answers() for m in (a.get("mistakes") or [])]
+    assert injected, "the emulator injected no mistakes; the test would prove nothing"
+    for label, items in _published(summary).items():
+        assert len(items) == 20, label
+        for item in items:
+            facts = world.get(item["medium"], item["tmdb_id"])
+            assert facts is not None, f"made-up id published: {item}"
+            assert facts.title == item["title"] and facts.year == item["year"]
+
+
+def test_one_category_fails_while_others_publish(demo_env, demo_suite):
+    ok = run_once(demo_env / "config", categories=["True Crime", "Because — The Jinx"])
+    assert ok.status == "success", ok.error
+    jinx = next(c for c in ok.categories if c.label == "Because — The Jinx")
+    yaml_paths = [f for f in jinx.files if f.endswith(".yml")]
+    before = {p: Path(p).read_bytes() for p in yaml_paths}
+
+    demo_suite.llm.set_options(fail_labels=["Because — The Jinx"])
+    try:
+        partial = run_once(demo_env / "config", categories=["True Crime", "Because — The Jinx"])
+    finally:
+        demo_suite.llm.set_options(fail_labels=[])
+    assert partial.status == "partial"
+    by_label = {c.label: c for c in partial.categories}
+    assert by_label["True Crime"].status == "success" and by_label["True Crime"].published == 20
+    failed = by_label["Because — The Jinx"]
+    assert failed.status == "failed" and "invalid" in failed.error.lower()
+    # The failed category's previously published Kometa files are untouched.
+    assert {p: Path(p).read_bytes() for p in yaml_paths} == before
+    conn = _db(demo_env)
+    row = conn.execute("select status, error_msg from job_run order by id desc limit 1").fetchone()
+    assert row["status"] == "partial" and "1 of 2" in row["error_msg"]
+
+
+def test_categories_partition_definition_matches_yaml(demo_env):
+    from plexrecs_assets.definitions import build_definitions
+
+    defs = build_definitions()
+    raw = defs.resolve_assets_def("raw_recs")
+    labels = [c.label for c in load_categories(demo_env / "config")]
+    assert list(raw.partitions_def.get_partition_keys()) == labels
+    job = defs.resolve_job_def("plexrecs_job")
+    assert job.executor_def.name == "in_process"

@@ -1,0 +1,80 @@
+"""Config validation: the spec's examples load; bad input names file, path and value."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plexrecs_assets.core.config import ConfigError, load_app_config, load_categories
+
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+def test_shipped_config_is_the_spec_example():
+    app = load_app_config(REPO_CONFIG, env={})
+    assert app.app.mode == "oneshot" and app.app.schedule_cron == "0 3 * * *"
+    assert app.paths.db_path == "/data/plexrecs.sqlite" and app.paths.pmm_out_dir == "/output"
+    assert app.recommender.recs_per_category == 20 and app.recommender.grounding == "pool"
+    cats = load_categories(REPO_CONFIG)
+    assert [c.type for c in cats] == ["genre", "title_seed", "keyword", "seed_list"]
+    assert cats[1].seed.title == "The Jinx: The Life and Deaths of Robert Durst"
+
+
+def test_env_overrides_urls(tmp_path):
+    (tmp_path / "app.yml").write_text("tautulli: {url: http://a}\n")
+    app = load_app_config(tmp_path, env={"TAUTULLI_URL": "http://b", "TMDB_API_BASE": "http://t/3"})
+    assert app.tautulli.url == "http://b" and app.tmdb.url == "http://t/3"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("app: {mode: sometimes}\n", "app.mode"),
+    ("app: {schedule_cron: 'every day'}\n", "'every day'"),
+    ("recommender: {recs_per_category: twenty}\n", "recommender.recs_per_category"),
+    ("recommender: {surprise: 1}\n", "recommender.surprise: unknown key"),
+    ("tautulli: {api_key: abc}\n", "tautulli.api_key: unknown key"),
+    ("api: {bind_addr: nowhere}\n", "api.bind_addr"),
+    ("- just a list\n", "expected a mapping"),
+    ("app: [unclosed\n", "YAML syntax error"),
+])
+def test_bad_app_config_names_file_path_and_value(tmp_path, text, expected):
+    (tmp_path / "app.yml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_app_config(tmp_path, env={})
+    message = str(err.value)
+    assert str(tmp_path / "app.yml") in message and expected in message
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("categories:\n  - {label: X, type: mood}\n", "categories.0.type: unknown category type 'mood'"),
+    ("categories:\n  - {label: X, type: title_seed}\n", "categories.0.seed: required field is missing"),
+    ("categories:\n  - {label: X, type: seed_list, seeds: []}\n", "categories.0.seeds"),
+    ("categories:\n  - {label: X, type: genre, tmdb_filters: {include_genres: [Drama]}}\n"
+     "  - {label: X, type: genre, tmdb_filters: {include_genres: [Comedy]}}\n", "duplicate label 'X'"),
+    ("categories:\n  - {label: X, type: keyword, mood_keywords: [a], colour: red}\n", "categories.0.colour: unknown key"),
+    ("categories:\n  - {label: X, type: genre, media_types: [music], tmdb_filters: {include_genres: [Drama]}}\n",
+     "categories.0.media_types.0"),
+    ("categories:\n  - {label: \"a\\x00b\", type: keyword, mood_keywords: [a]}\n", "control characters"),
+    ("categories: []\n", "categories"),
+])
+def test_bad_categories_name_file_path_and_value(tmp_path, text, expected):
+    (tmp_path / "categories.yml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_categories(tmp_path)
+    assert str(tmp_path / "categories.yml") in str(err.value) and expected in str(err.value)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="categories.yml"):
+        load_categories(tmp_path)
+
+
+def test_cli_run_rejects_bad_config_with_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "app.yml").write_text("app: {mode: sometimes}\n")
+    (tmp_path / "categories.yml").write_text("categories:\n  - {label: X, type: keyword, mood_keywords: [a]}\n")
+    proc = subprocess.run([sys.executable, "-m", "plexrecs_assets.cli", "run", "--config-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "app.mode" in proc.stderr and "Traceback" not in proc.stderr
