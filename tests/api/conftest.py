@@ -40,7 +40,8 @@ def _describe(config_dir: Path, real: bool) -> Filled:
 
 @pytest.fixture(scope="session")
 def filled(request, tmp_path_factory) -> Filled:
-    """The store after a real pipeline run on the emulators (a hand-made one until the runner lands)."""
+    """The store after a real pipeline run on the emulators (run_once on a demo config). A hand-made
+    store stands in only when PLEXRECS_API_TEST_STORE=synthetic or the runner is missing."""
     root = tmp_path_factory.mktemp("api-store")
     if not PIPELINE_READY:
         layout = storefill.Layout.under(root)
