@@ -22,6 +22,15 @@ def utcnow_iso() -> str:
 def _on_connect(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
+    _common_pragmas(cur)
+
+
+def _on_connect_readonly(dbapi_conn, _record) -> None:
+    # A read-only connection cannot switch the journal mode; writers set WAL on creation.
+    _common_pragmas(dbapi_conn.cursor())
+
+
+def _common_pragmas(cur) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -41,7 +50,7 @@ def connect(db_path: str | Path, *, readonly: bool = False) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{path}"
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "connect", _on_connect_readonly if readonly else _on_connect)
     _ENGINES[key] = engine
     return engine
 
