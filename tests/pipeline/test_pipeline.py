@@ -142,3 +142,13 @@ def test_categories_partition_definition_matches_yaml(demo_env):
     assert list(raw.partitions_def.get_partition_keys()) == labels
     job = defs.resolve_job_def("plexrecs_job")
     assert job.executor_def.name == "in_process"
+
+
+def test_token_budget_stops_before_it_is_exceeded(demo_env):
+    app_yml = demo_env / "config" / "app.yml"
+    app_yml.write_text(app_yml.read_text(encoding="utf-8").replace(
+        "grounding: pool", "grounding: pool\n  max_tokens_per_run: 500"), encoding="utf-8")
+    summary = run_once(demo_env / "config", categories=["Cozy"])
+    assert summary.status == "failed"
+    (cozy,) = summary.categories
+    assert cozy.status == "failed" and "max_tokens_per_run=500" in cozy.error and cozy.published == 0
