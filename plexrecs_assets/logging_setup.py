@@ -28,6 +28,7 @@ _MIN_SECRET_LEN = 4  # shorter "secrets" (e.g. "x") would mangle ordinary words
 _HANDLER_MARK = "_plexrecs_handler"
 # LogRecord attributes that are not user-supplied ``extra=`` fields.
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+OWN_LOGGERS = ("plexrecs", "plexrecs_api", "plexrecs_assets")
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
@@ -131,10 +132,11 @@ def setup_logging(level: str = "info", fmt: str = "json", *, stream: IO[str] | N
     for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(numeric)
-    # httpx logs every request line at INFO; that is debug detail for us.
-    for noisy in ("httpx", "httpcore", "openai"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
+    # Libraries (alembic under Dagster's instance, httpx's per-request lines) chatter at INFO;
+    # below debug only PlexRecs' own loggers speak at the configured level.
+    root.setLevel(numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING))
+    for ours in OWN_LOGGERS:
+        logging.getLogger(ours).setLevel(numeric)
     return handler
 
 
