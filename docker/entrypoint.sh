@@ -21,8 +21,9 @@ seed() {
   # A fresh /config gets the example files to edit; an existing file is never overwritten.
   for name in app.yml categories.yml; do
     if [ ! -e "$CONFIG_DIR/$name" ] && [ -w "$CONFIG_DIR" ]; then
-      cp "/app/config/$name" "$CONFIG_DIR/$name"
-      log "wrote the example $CONFIG_DIR/$name: edit it, then restart"
+      if cp "/app/config/$name" "$CONFIG_DIR/$name"; then
+        log "wrote the example $CONFIG_DIR/$name: edit it, then restart"
+      fi
     fi
   done
   if [ ! -e "$DAGSTER_HOME/dagster.yaml" ]; then
@@ -53,7 +54,8 @@ seed
 # Only the writable volumes; chown -R only when the top level is wrong, to keep restarts fast.
 for dir in /data /output "$DAGSTER_HOME"; do
   if [ "$(stat -c %u:%g "$dir")" != "$PUID:$PGID" ]; then
-    chown -R "$PUID:$PGID" "$dir"
+    # Network shares may refuse chown; the app then reports the write error itself.
+    chown -R "$PUID:$PGID" "$dir" || log "warning: could not chown $dir to $PUID:$PGID"
   fi
 done
 # /config is read by PlexRecs; the seeded files should still be editable by the host user.
