@@ -5,7 +5,12 @@ this file only assembles them.
 """
 from __future__ import annotations
 
+import warnings
+
 import typer
+
+# Dagster flags backfill_policy and friends as beta; that is noise for people running PlexRecs.
+warnings.filterwarnings("ignore", message=r".*is currently in beta.*")
 
 app = typer.Typer(
     name="plexrecs",
