@@ -220,8 +220,8 @@ def test_choose_match_main_title_only_without_a_namesake_and_only_when_asked():
              Hit(12445, "Harry Potter and the Deathly Hallows: Part 2", "", 2011)]
     assert choose_match("Harry Potter and the Deathly Hallows", 2010, parts,
                         allow_main_title=True).reason == "ambiguous"
-    short = [Hit(474350, "It Chapter Two", "", 2019), Hit(1, "It: Chapter Two", "", 2019)]
-    assert choose_match("It", 2019, short[1:], allow_main_title=True).reason == "not_found"
+    too_short = [Hit(474350, "It: Chapter Two", "", 2019)]
+    assert choose_match("It", 2019, too_short, allow_main_title=True).reason == "not_found"
 
 
 def test_verify_item_searches_with_and_without_the_year():
@@ -236,3 +236,21 @@ def test_verify_item_searches_with_and_without_the_year():
     verdict = verify_item({"title": "Frozen", "year": 2012}, "movie", search)
     assert calls == [2012, None]
     assert not verdict.accepted and verdict.reason == "ambiguous"
+
+
+def test_verify_item_retries_the_search_without_words_tmdb_spells_differently():
+    """TMDb's search does not know "Rocky 2" is "Rocky II"; the retry finds it, and the strict
+    check still refuses the wrong sequel."""
+    catalog = [Hit(1366, "Rocky", "Rocky", 1976), Hit(1367, "Rocky II", "Rocky II", 1979),
+               Hit(1371, "Rocky III", "Rocky III", 1982)]
+    queries = []
+
+    def search(title, year, medium):
+        queries.append(title)
+        words = title.casefold().split()
+        return [h for h in catalog if all(w in h.title.casefold().split() for w in words)
+                and (year is None or h.year == year)]
+
+    assert verify_item({"title": "Rocky 2", "year": 1979}, "movie", search).tmdb_id == 1367
+    assert queries == ["Rocky 2", "Rocky 2", "rocky"]
+    assert verify_item({"title": "Rocky 3", "year": 1979}, "movie", search).reason == "year_mismatch"

@@ -20,13 +20,15 @@ _ROMAN = {"ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7", "vi
 _ARTICLES = ("the ", "a ", "an ")
 _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
                  "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+# "vs" becomes "v" so "Batman vs. Superman" meets TMDb's "Batman v Superman" (both then read as a numeral).
 _ABBREVIATIONS = {"vol": "volume", "pt": "part", "vs": "v"}
 # After these words a lone "i" is a numeral ("Episode I" = "Episode 1"), not the pronoun.
 _ORDINAL_CONTEXT = {"part", "episode", "chapter", "volume", "book"}
 # Words a search query is better off without: TMDb may spell them differently ("&", "Vol.", "II").
 _VARIABLE_WORDS = {"and", "volume", "part"}
-# Where a main title ends and a subtitle begins: "Title: Subtitle", "Title - Subtitle".
+# Single letters joined by dots or asterisks: "E.T.", "S.W.A.T.", "M*A*S*H".
 _INITIALS = re.compile(r"(?<!\w)[^\W\d_](?:[.*][^\W\d_])+(?!\w)")
+# Where a main title ends and a subtitle begins: "Title: Subtitle", "Title - Subtitle".
 _SUBTITLE_SEPARATOR = re.compile(r"\s*:\s*|\s+[-–—]\s+")
 
 
