@@ -11,6 +11,7 @@ from pathlib import Path
 
 from plexrecs_assets.core.config import load_app_config, load_categories
 from plexrecs_assets.pipeline import runs
+from plexrecs_assets.progress import StepWatcher, noop
 
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 DEFAULT_DAGSTER_YAML = """\
@@ -98,7 +99,8 @@ def _failure_message(result) -> str | None:
     return None
 
 
-def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mode: str = "oneshot") -> RunSummary:
+def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mode: str = "oneshot",
+             on_step=None) -> RunSummary:
     """Materialize the whole graph for ``categories`` (all by default) and summarize it."""
     from dagster import DagsterInstance
 
@@ -122,10 +124,11 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
         statuses = []
         with DagsterInstance.get() as instance:
             for block in contiguous_blocks(selected, all_labels):
-                result = job.execute_in_process(
-                    instance=instance, run_config=QUIET_LOGGERS, raise_on_error=False,
-                    tags={**range_tags(block), "plexrecs/mode": mode},
-                )
+                with StepWatcher(instance, on_step or noop) as watcher:
+                    result = job.execute_in_process(
+                        instance=instance, run_config=QUIET_LOGGERS, raise_on_error=False,
+                        tags={**range_tags(block), "plexrecs/mode": mode, **watcher.tags},
+                    )
                 summary.dagster_run_ids.append(result.run_id)
                 with engine.connect() as conn:
                     link = conn.execute(select(run_link.c.job_id).where(run_link.c.dagster_run_id == result.run_id)).first()

@@ -53,6 +53,38 @@ def _sources(c) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(sources.items())) or "-"
 
 
+STEPS = 10  # six assets and four asset checks
+
+
+def _run_with_progress(config_dir: Path, categories: list[str] | None):
+    """A progress bar on a terminal; one line per finished step otherwise (logs, CI)."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from plexrecs_assets.runner import run_once
+
+    if not sys.stderr.isatty():
+        def report(kind: str, step: str, elapsed: float) -> None:
+            if kind != "start":
+                err.print(f"{'done' if kind == 'success' else 'FAILED'}: {step} ({elapsed:.1f} s)", highlight=False)
+        err.print("Running PlexRecs …")
+        return run_once(config_dir, categories=categories, on_step=report)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err, transient=False) as progress:
+        task = progress.add_task("starting …", total=STEPS)
+
+        def update(kind: str, step: str, elapsed: float) -> None:
+            if kind == "start":
+                progress.update(task, description=f"{step} …")
+            else:
+                progress.advance(task)
+                mark = "[green]✓[/]" if kind == "success" else "[red]✗[/]"
+                progress.console.print(f"{mark} {step} ({elapsed:.1f} s)")
+
+        summary = run_once(config_dir, categories=categories, on_step=update)
+        progress.update(task, description="finished", completed=STEPS)
+        return summary
+
+
 @app.command()
 def run(
     config_dir: Optional[Path] = typer.Option(None, "--config-dir", help="Folder with app.yml and categories.yml (default: $PLEXRECS_CONFIG_DIR or /config)."),
@@ -66,12 +98,7 @@ def run(
     try:
         settings = load_app_config(config_dir).app
         setup_logging(settings.log_level, settings.log_format, console=err if sys.stderr.isatty() else None)
-        if sys.stderr.isatty():
-            with err.status("Running PlexRecs: history → inventory → taste → LLM → TMDb → Kometa …", spinner="dots"):
-                summary = run_once(config_dir, categories=category or None)
-        else:
-            err.print("Running PlexRecs …")
-            summary = run_once(config_dir, categories=category or None)
+        summary = _run_with_progress(config_dir, category or None)
     except ConfigError as exc:
         err.print(f"[bold red]config error:[/] {exc}")
         raise typer.Exit(2)
