@@ -7,6 +7,8 @@ fails when every category in it failed.
 """
 import json
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MaterializeResult, MetadataValue, asset
@@ -23,6 +25,7 @@ from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.defs.history.assets import Inventory
 from plexrecs_assets.defs.recs.context import category_context
 from plexrecs_assets.defs.recs.partitions import category_partitions
+from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, TmdbResource
 from plexrecs_assets.defs.runtime import job_scope
 from plexrecs_assets.defs.settings import PlexRecsSettings
@@ -47,15 +50,6 @@ def _fail_message(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _summary_table(rows: list[dict]) -> MetadataValue:
-    if not rows:
-        return MetadataValue.md("_no categories_")
-    cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + " |" for r in rows]
-    return MetadataValue.md("\n".join(lines))
-
-
 def _finish_step(context: AssetExecutionContext, results: dict[str, str | None], metadata: dict) -> MaterializeResult:
     failed = {label: err for label, err in results.items() if err}
     if results and len(failed) == len(results):
@@ -64,6 +58,28 @@ def _finish_step(context: AssetExecutionContext, results: dict[str, str | None],
     for label, err in failed.items():
         context.log.error(f"category {label!r} failed: {err}")
     return MaterializeResult(metadata={**metadata, "failed_categories": MetadataValue.json(failed)})
+
+
+@dataclass
+class Workers:
+    facts: TmdbFacts
+    llm: object
+    budget: TokenBudget
+    io_pool: ThreadPoolExecutor
+    cat_pool: ThreadPoolExecutor
+
+
+@contextmanager
+def category_workers(app, engine, job_id: int, tmdb: TmdbResource, llm: LlmResource):
+    """Clients, thread pools and the run's token budget for one per-category step.
+
+    Categories run on ``cat_pool`` (``recommender.concurrency``); their TMDb lookups on a
+    separate ``io_pool`` so a category waiting on lookups never starves the pool it runs in.
+    The budget starts from what earlier steps of this run already used."""
+    budget = TokenBudget(app.recommender.max_tokens_per_run, used=runs.tokens_used(engine, job_id))
+    with tmdb.client() as tmdb_client, llm.client() as llm_client, \
+            ThreadPoolExecutor(IO_THREADS) as io_pool, ThreadPoolExecutor(app.recommender.concurrency) as cat_pool:
+        yield Workers(TmdbFacts(tmdb_client, engine), llm_client, budget, io_pool, cat_pool)
 
 
 def _pool_doc(prepared: Prepared) -> dict:
@@ -98,13 +114,11 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
         app = settings.app()
         categories = settings.categories()
         labels = [k for k in context.partition_keys if k in categories]
-        budget = TokenBudget(app.recommender.max_tokens_per_run)
         generated_at = utcnow_iso()
         results: dict[str, str | None] = {}
         usage_rows = []
-        with tmdb.client() as tmdb_client, llm.client() as llm_client, \
-                ThreadPoolExecutor(IO_THREADS) as io_pool, ThreadPoolExecutor(app.recommender.concurrency) as cat_pool:
-            facts = TmdbFacts(tmdb_client, engine)
+        with category_workers(app, engine, job_id, tmdb, llm) as w:
+            facts, llm_client, budget, io_pool, cat_pool = w.facts, w.llm, w.budget, w.io_pool, w.cat_pool
 
             def one(label: str) -> tuple[str, str | None, Usage | None, int]:
                 category = categories[label]
@@ -134,7 +148,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
             tmdb_requests = facts.requests
         return _finish_step(context, results, {
             "categories": len(labels),
-            "llm_usage": _summary_table(usage_rows),
+            "llm_usage": markdown_table(usage_rows, limit=None),
             "prompt_tokens": sum(r["prompt_tokens"] for r in usage_rows),
             "completion_tokens": sum(r["completion_tokens"] for r in usage_rows),
             "tmdb_requests": tmdb_requests,
@@ -157,12 +171,10 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
         app = settings.app()
         categories = settings.categories()
         labels = [k for k in context.partition_keys if k in categories]
-        budget = TokenBudget(app.recommender.max_tokens_per_run)
         results: dict[str, str | None] = {}
         rows = []
-        with tmdb.client() as tmdb_client, llm.client() as llm_client, \
-                ThreadPoolExecutor(IO_THREADS) as io_pool, ThreadPoolExecutor(app.recommender.concurrency) as cat_pool:
-            facts = TmdbFacts(tmdb_client, engine)
+        with category_workers(app, engine, job_id, tmdb, llm) as w:
+            facts, llm_client, budget, io_pool, cat_pool = w.facts, w.llm, w.budget, w.io_pool, w.cat_pool
 
             def one(label: str):
                 category = categories[label]
@@ -208,7 +220,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
         return _finish_step(context, results, {
             "categories": len(labels),
             "published_items": sum(r["published"] for r in rows),
-            "preview": _summary_table(rows),
+            "preview": markdown_table(rows, limit=None),
         })
 
 
@@ -243,6 +255,7 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
         labels = [k for k in context.partition_keys if k in categories]
         results: dict[str, str | None] = {}
         rows = []
+        overseerr_up = True
         for label in labels:
             category = categories[label]
             cat_id = runs.start_category(engine, job_id, label, category["type"])
@@ -274,19 +287,27 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
                 runs.fail_category(engine, cat_id, message)
                 results[label] = message
                 continue
-            if app.overseerr.enabled and app.overseerr.requests_per_category > 0:
-                _request_missing(context, engine, job_id, label, doc["items"], overseerr, app.overseerr.requests_per_category)
+            if overseerr_up and app.overseerr.enabled and app.overseerr.requests_per_category > 0:
+                overseerr_up = _request_missing(context, engine, job_id, label, doc["items"], overseerr,
+                                                app.overseerr.requests_per_category)
         status = runs.finalize_job(engine, job_id)
         return _finish_step(context, results, {
             "categories": len(labels),
             "job_status": status,
-            "files": _summary_table(rows),
+            "files": markdown_table(rows, limit=None),
         })
 
 
+# Failures that say Overseerr itself is unusable, not that one title was refused.
+OVERSEERR_DOWN = {"unreachable", "auth", "server", "rate_limited", "bad_response", "quota"}
+
+
 def _request_missing(context, engine, job_id: int, label: str, items: list[dict], overseerr: OverseerrResource,
-                     limit: int) -> None:
-    """Ask Overseerr for up to ``limit`` picks it reports as neither available nor requested."""
+                     limit: int) -> bool:
+    """Ask Overseerr for up to ``limit`` picks it reports as neither available nor requested.
+
+    Returns False when Overseerr is down: each further call would only wait out its retries
+    again (minutes over a whole run) for requests that are optional anyway."""
     from plexrecs_assets.core.store.schema import overseerr_request
 
     made = 0
@@ -294,6 +315,7 @@ def _request_missing(context, engine, job_id: int, label: str, items: list[dict]
         for item in items:
             if made >= limit:
                 break
+            down = False
             try:
                 status = client.media_status(item["tmdb_id"], item["medium"])
                 if status.available or status.requested or status.unknown_id:
@@ -304,8 +326,13 @@ def _request_missing(context, engine, job_id: int, label: str, items: list[dict]
                 made += int(outcome.created)
             except ServiceError as exc:
                 result, detail, request_id = "failed", str(exc), None
-                context.log.warning(f"overseerr request for {item['title']!r} failed: {exc}")
+                down = exc.kind in OVERSEERR_DOWN
+                context.log.warning(f"overseerr request for {item['title']!r} failed: {exc}"
+                                    + ("; skipping the remaining Overseerr requests of this run" if down else ""))
             with engine.begin() as conn:
                 conn.execute(insert(overseerr_request).values(
                     job_id=job_id, label=label, tmdb_id=item["tmdb_id"], media_type=item["medium"], outcome=result,
                     request_id=request_id, detail=detail, requested_at=utcnow_iso()))
+            if down:
+                return False
+    return True
