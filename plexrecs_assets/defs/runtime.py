@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dagster import AssetExecutionContext, Failure
 
 from plexrecs_assets.clients.base import ServiceError
+from plexrecs_assets.core import outputs
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.pipeline import runs
 
@@ -25,6 +26,13 @@ def partition_keys(context: AssetExecutionContext) -> list[str] | None:
         return None
 
 
+def _remove_stale_temp_files(app) -> None:
+    # A process killed inside an atomic write leaves its temp file; only the run lock holder
+    # may remove them, and no write of this run has started yet.
+    for directory in (app.paths.json_out_dir, app.paths.pmm_out_dir):
+        outputs.clean_stale_temp_files(directory)
+
+
 @contextmanager
 def job_scope(context: AssetExecutionContext, settings: PlexRecsSettings):
     """Yield (engine, job_id); a failure inside marks the job failed with the message."""
@@ -32,7 +40,8 @@ def job_scope(context: AssetExecutionContext, settings: PlexRecsSettings):
     runs.require_run_lock(app.paths.db_path)
     engine = settings.engine()
     keys = partition_keys(context)
-    job_id = runs.job_for_dagster_run(engine, context.run_id, mode=run_mode(context), partition_keys=keys)
+    job_id = runs.job_for_dagster_run(engine, context.run_id, mode=run_mode(context), partition_keys=keys,
+                                      on_new_job=lambda: _remove_stale_temp_files(app))
     try:
         yield engine, job_id
     except ServiceError as exc:

@@ -32,9 +32,9 @@ class CategoryFailed(RuntimeError):
 class TokenBudget:
     """``recommender.max_tokens_per_run``: refuse a call that could push the run past it."""
 
-    def __init__(self, limit: int | None):
+    def __init__(self, limit: int | None, used: int = 0):
         self.limit = limit
-        self.used = 0
+        self.used = used
         self._lock = threading.Lock()
 
     def reserve(self, estimate: int, label: str) -> None:

@@ -7,8 +7,9 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy import Engine, and_, func, insert, select, update
 
 from plexrecs_assets.core.store.db import utcnow_iso
 from plexrecs_assets.core.store.schema import category_run, job_run, llm_usage, run_link
@@ -75,8 +76,12 @@ def recover_interrupted_runs(engine: Engine, keep_job_id: int | None = None) -> 
     return len(stale)
 
 
-def job_for_dagster_run(engine: Engine, dagster_run_id: str, *, mode: str, partition_keys: list[str] | None = None) -> int:
-    """The job_run row of this Dagster run, created by whichever asset runs first."""
+def job_for_dagster_run(engine: Engine, dagster_run_id: str, *, mode: str, partition_keys: list[str] | None = None,
+                        on_new_job: Callable[[], object] | None = None) -> int:
+    """The job_run row of this Dagster run, created by whichever asset runs first.
+
+    ``on_new_job`` runs once, when the row is created (under the run lock): the place to tidy
+    up after a run that was killed."""
     with engine.begin() as conn:
         row = conn.execute(select(run_link.c.job_id).where(run_link.c.dagster_run_id == dagster_run_id)).first()
         if row:
@@ -87,6 +92,8 @@ def job_for_dagster_run(engine: Engine, dagster_run_id: str, *, mode: str, parti
             job_id=job_id, dagster_run_id=dagster_run_id,
             partition_keys=json.dumps(partition_keys) if partition_keys is not None else None))
     recover_interrupted_runs(engine, keep_job_id=job_id)
+    if on_new_job is not None:
+        on_new_job()
     return int(job_id)
 
 
@@ -130,6 +137,13 @@ def record_usage(engine: Engine, *, job_id: int, category_run_id: int | None, la
         conn.execute(insert(llm_usage).values(
             job_id=job_id, category_run_id=category_run_id, label=label, model=model, calls=calls,
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, recorded_at=utcnow_iso()))
+
+
+def tokens_used(engine: Engine, job_id: int) -> int:
+    with engine.connect() as conn:
+        total = conn.execute(select(func.coalesce(func.sum(llm_usage.c.prompt_tokens + llm_usage.c.completion_tokens), 0))
+                             .where(llm_usage.c.job_id == job_id)).scalar()
+    return int(total or 0)
 
 
 def finalize_job(engine: Engine, job_id: int, *, error: str | None = None) -> str:
@@ -177,7 +191,12 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         cats = conn.execute(select(category_run).where(category_run.c.job_id == job_id)
                             .order_by(category_run.c.id)).all()
         usage_rows = conn.execute(select(llm_usage).where(llm_usage.c.job_id == job_id)).all()
-    usage = {u.label: u for u in usage_rows}
+    # A category may have several usage rows (first answer, then top-up rounds): add them up.
+    usage: dict[str, dict] = {}
+    for u in usage_rows:
+        acc = usage.setdefault(u.label, {"prompt_tokens": 0, "completion_tokens": 0, "model": u.model})
+        acc["prompt_tokens"] += u.prompt_tokens
+        acc["completion_tokens"] += u.completion_tokens
     summaries = []
     for c in cats:
         published, dropped = 0, {}
@@ -193,7 +212,7 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
             label=c.label, type=c.type, status=c.status, error=c.error_msg, published=published,
             dropped=dropped,
             files=[p for p in (c.raw_json_path, c.resolved_json_path, c.pmm_movie_yaml_path, c.pmm_tv_yaml_path) if p],
-            prompt_tokens=u.prompt_tokens if u else 0, completion_tokens=u.completion_tokens if u else 0,
-            model=u.model if u else None,
+            prompt_tokens=u["prompt_tokens"] if u else 0, completion_tokens=u["completion_tokens"] if u else 0,
+            model=u["model"] if u else None,
         ))
     return (dict(job._mapping) if job else {}), summaries

@@ -16,6 +16,7 @@ from plexrecs_assets.core.store.db import utcnow_iso
 from plexrecs_assets.core.store.schema import plex_inventory as plex_inventory_table
 from plexrecs_assets.core.store.schema import title_resolution_cache
 from plexrecs_assets.core.taste import TasteProfile, build_taste_profile
+from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import PlexResource, TautulliResource, TmdbResource
 from plexrecs_assets.defs.runtime import job_scope
 from plexrecs_assets.defs.settings import PlexRecsSettings
@@ -32,16 +33,6 @@ class Inventory:
     rating_key_tmdb: dict[str, int]
     items: int
     legacy_without_tmdb: int
-
-
-def _markdown_table(rows: list[dict], limit: int = 10) -> MetadataValue:
-    if not rows:
-        return MetadataValue.md("_empty_")
-    cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in rows[:limit]:
-        lines.append("| " + " | ".join(str(row[c]).replace("|", "/") for c in cols) + " |")
-    return MetadataValue.md("\n".join(lines))
 
 
 @asset(
@@ -72,7 +63,7 @@ def watch_history(context: AssetExecutionContext, settings: PlexRecsSettings, ta
             "shows": sum(1 for t in rollup.titles.values() if t.medium == "tv"),
             "skipped_rows": MetadataValue.json(dict(rollup.skipped)),
             "lookback_days": app.tautulli.lookback_days,
-            "preview": _markdown_table(preview),
+            "preview": markdown_table(preview),
         })
 
 
@@ -116,7 +107,7 @@ def plex_inventory(context: AssetExecutionContext, settings: PlexRecsSettings, p
             "shows": sum(1 for m, _ in keys if m == "tv"),
             "legacy_without_tmdb": scan.legacy_without_tmdb,
             "sections_scanned": scan.sections_scanned,
-            "preview": _markdown_table(preview),
+            "preview": markdown_table(preview),
         })
 
 
@@ -172,7 +163,7 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
             "enriched": len(facts),
             "resolved_by_lookup": resolved_late,
             "top_genres": MetadataValue.json(profile.top_genres),
-            "top_likes": _markdown_table([{"title": e.label(), "medium": e.medium, "weight": round(e.weight, 2),
+            "top_likes": markdown_table([{"title": e.label(), "medium": e.medium, "weight": round(e.weight, 2),
                                            "genres": ", ".join(e.genres[:3])} for e in profile.top_likes]),
             "recent_watches": MetadataValue.json([e.label() for e in profile.recent_watches]),
             "tmdb_requests": facts_provider.requests,
