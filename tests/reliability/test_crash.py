@@ -1,0 +1,93 @@
+"""SIGKILL in the middle of a ``plexrecs run``: the next run recovers and nothing is lost."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from urllib.parse import quote
+
+from plexrecs_api.app import create_app
+from plexrecs_assets.pipeline.runs import INTERRUPTED
+from reliability_helpers import LABELS, assert_untouched_except, parse_outputs
+
+pytestmark = pytest.mark.slow
+WAIT_S = 120  # upper bound for the subprocess to reach the kill point; never a timing assertion
+
+
+def _wait_for(predicate, proc, what: str):
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"plexrecs run ended (exit {proc.returncode}) before {what}:\n{out}\n{err}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_sigkill_mid_run_then_next_run_recovers(make_workspace, suite):
+    ws = make_workspace(suite)
+    first = ws.run()
+    assert first.status == "success", first.error
+    published = ws.outputs()
+
+    # One category at a time behind a slow LLM, so the kill lands after one category's files
+    # exist and before the other's.
+    ws.edit_app(recommender={"concurrency": 1})
+    suite.llm.set_faults(latency_s=1.0)
+    killed_id = first.job_ids[-1] + 1
+    killed_dir = ws.json_dir / "runs" / f"{killed_id:06d}"
+    proc = ws.plexrecs("run", "--config-dir", str(ws.config_dir))
+    try:
+        _wait_for(lambda: any(killed_dir.glob("*.raw.json")), proc, "the first category's files")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    assert ws.sql("select status from job_run where id = ?", killed_id)[0]["status"] == "running"
+    # Whatever was published before the kill is intact and still parses.
+    at_kill = ws.outputs()
+    assert_untouched_except(published, at_kill, replaced=set())
+    parse_outputs(at_kill)
+    # What a writer killed between its temp file and the rename leaves behind.
+    stale = [ws.pmm_dir / ".plexrecs-x-movies.yml.k1ll3d.tmp", killed_dir / ".cozy-x.resolved.json.k1ll3d.tmp"]
+    for path in stale:
+        path.write_text("half a fi", encoding="utf-8")
+
+    suite.llm.set_faults(latency_s=0.0)
+    again = ws.run()
+    assert again.status == "success", again.error
+    assert all(c.status == "success" and c.published == 5 for c in again.categories)
+
+    conn = sqlite3.connect(ws.db_path)
+    try:
+        assert conn.execute("pragma integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("pragma foreign_key_check").fetchall() == []
+        status, error, finished = conn.execute("select status, error_msg, finished_at from job_run where id = ?",
+                                                (killed_id,)).fetchone()
+        categories = conn.execute("select label, status, error_msg from category_run where job_id = ?",
+                                  (killed_id,)).fetchall()
+    finally:
+        conn.close()
+    assert (status, error) == ("failed", INTERRUPTED) and finished
+    assert categories, "the killed run had started its categories"
+    for label, cat_status, cat_error in categories:
+        assert cat_status == "failed", (label, cat_status)
+    assert any(cat_error == INTERRUPTED for _, _, cat_error in categories)
+    assert not ws.temp_files(), ws.temp_files()
+    parse_outputs(ws.outputs())
+
+    # The API serves the recovered run, not the killed one.
+    client = TestClient(create_app(ws.config_dir, env={}))
+    latest = client.get("/v1/runs/latest")
+    assert latest.status_code == 200 and latest.json()["status"] == "success"
+    for label in LABELS:
+        answer = client.get(f"/v1/recs/{quote(label, safe='')}/latest")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["category"] == label and len(answer.json()["items"]) == 5
