@@ -29,6 +29,7 @@ class PlexEmulator(EmulatorServer):
         super().__init__(host=host, port=port, faults=faults)
         self.library = library
         self.token = token
+        self._sorted: dict[tuple[str, str | None], list[InventoryItem]] = {}
 
     def too_many_requests(self, retry_after: str) -> Response:
         resp = _html(429, "Too Many Requests")
@@ -103,11 +104,7 @@ class PlexEmulator(EmulatorServer):
         section = self.library.section(key)
         if section is None:
             return _html(404, "Not Found")
-        items = self.library.items_in(key)
-        wanted_type = req.query.get("type")
-        if wanted_type:
-            items = [i for i in items if str(TYPE_NUMBERS.get(i.media_type)) == wanted_type]
-        items = sorted(items, key=lambda i: (i.title.lower(), i.rating_key))
+        items = self._sorted_items(key, req.query.get("type"))
         try:
             start = max(0, int(self._param(req, "X-Plex-Container-Start") or 0))
             size_raw = self._param(req, "X-Plex-Container-Size")
@@ -121,6 +118,16 @@ class PlexEmulator(EmulatorServer):
                      "Metadata": [self.item(i, include_guids) for i in page]}
         headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(len(items))}
         return self._render(req, container, headers)
+
+    def _sorted_items(self, key: str, wanted_type: str | None) -> list[InventoryItem]:
+        # Once per section, not once per page: a 50,000-item library is read in 500 pages.
+        cached = self._sorted.get((key, wanted_type))
+        if cached is None:
+            items = self.library.items_in(key)
+            if wanted_type:
+                items = [i for i in items if str(TYPE_NUMBERS.get(i.media_type)) == wanted_type]
+            cached = self._sorted[(key, wanted_type)] = sorted(items, key=lambda i: (i.title.lower(), i.rating_key))
+        return cached
 
     def item(self, item: InventoryItem, include_guids: bool) -> dict:
         title = self.library.title_of(item) or self.library.legacy_title(item)

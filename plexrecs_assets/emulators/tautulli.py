@@ -3,6 +3,7 @@ commands a health check uses (``get_server_info``, ``get_tautulli_info``, ``stat
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from urllib.parse import parse_qsl
 
 from plexrecs_assets.emulators.faults import Faults
@@ -13,6 +14,7 @@ DEFAULT_API_KEY = "emu-tautulli-0123456789abcdef0123"
 CONTENT_TYPE = "application/json;charset=UTF-8"
 COMMANDS = ("arnold", "get_history", "get_metadata", "get_server_info", "get_tautulli_info", "get_user",
             "get_users", "status")
+PAGING_PARAMS = {"start", "length", "draw"}
 ORDER_COLUMNS = {"date", "friendly_name", "ip_address", "platform", "product", "player", "full_title",
                  "started", "paused_counter", "stopped", "duration"}
 HISTORY_DEFAULTS = {
@@ -75,6 +77,11 @@ class TautulliEmulator(EmulatorServer):
         world = library.world
         self.users = list(world.users)
         self.history = [self._complete_row(n, row) for n, row in enumerate(world.history, start=1)]
+        # Paging re-runs the same filter for every page; without this a 100,000-row world costs
+        # O(rows²) and the benchmarks would time the emulator instead of PlexRecs.
+        self._filtered: dict[tuple, tuple[list[dict], int]] = {}
+        self._filtered_lock = threading.Lock()
+        self._total_duration = sum(int(r.get("play_duration") or 0) for r in self.history)
 
     def too_many_requests(self, retry_after: str) -> Response:
         resp = error("Too many requests", 429)
@@ -164,6 +171,29 @@ class TautulliEmulator(EmulatorServer):
         return user
 
     def cmd_get_history(self, params: dict) -> Response:
+        key = tuple(sorted((k, str(v)) for k, v in params.items() if k not in PAGING_PARAMS))
+        with self._filtered_lock:
+            cached = self._filtered.get(key)
+        if cached is None:
+            cached = self._filter_history(params)
+            with self._filtered_lock:
+                if len(self._filtered) >= 32:
+                    self._filtered.clear()
+                self._filtered[key] = cached
+        rows, filtered_seconds = cached
+        start = int(params.get("start") or 0)
+        length = int(params.get("length") or 25)
+        page = rows[start:start + length] if length >= 0 else rows[start:]
+        return envelope({
+            "recordsTotal": len(self.history),
+            "recordsFiltered": len(rows),
+            "draw": int(params.get("draw") or 1),
+            "total_duration": human_duration(self._total_duration),
+            "filter_duration": human_duration(filtered_seconds),
+            "data": page,
+        })
+
+    def _filter_history(self, params: dict) -> tuple[list[dict], int]:
         rows = self.history
         user_ids = _split(params.get("user_id"))
         if user_ids:
@@ -188,17 +218,7 @@ class TautulliEmulator(EmulatorServer):
             needle = params["search"].lower()
             rows = [r for r in rows if needle in f"{r.get('full_title')} {r.get('friendly_name')}".lower()]
         rows = _ordered(rows, params.get("order_column") or "date", params.get("order_dir") or "desc")
-        start = int(params.get("start") or 0)
-        length = int(params.get("length") or 25)
-        page = rows[start:start + length] if length >= 0 else rows[start:]
-        return envelope({
-            "recordsTotal": len(self.history),
-            "recordsFiltered": len(rows),
-            "draw": int(params.get("draw") or 1),
-            "total_duration": human_duration(sum(int(r.get("play_duration") or 0) for r in self.history)),
-            "filter_duration": human_duration(sum(int(r.get("play_duration") or 0) for r in rows)),
-            "data": page,
-        })
+        return rows, sum(int(r.get("play_duration") or 0) for r in rows)
 
     def cmd_get_metadata(self, params: dict) -> Response:
         rating_key = str(params.get("rating_key") or "")

@@ -1,0 +1,92 @@
+"""``make bench``: run the benchmarks, write benchmarks/results.json and the table in
+docs/performance.md. ``--only NAME`` runs one benchmark and keeps the others' last results."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import time
+import traceback
+
+from benchmarks import api, pipeline, report
+from benchmarks.harness import WORK_DIR, Scenario
+
+NAMES = ("warm", "scaling", "cold", "scale", "api")
+
+
+def machine() -> dict:
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(terse=True),
+            "python": platform.python_version(),
+            "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def run(selected: list[str]) -> dict:
+    results: dict = {}
+    needs_demo = {"warm", "scaling", "cold", "api"} & set(selected)
+    suite = pipeline.demo_suite() if needs_demo else None
+    try:
+        warm = None
+        if "warm" in selected or "api" in selected or "scaling" in selected:
+            _say("warm")
+            warm = pipeline.bench_warm(suite)
+            if "warm" in selected:
+                results["warm"] = warm
+        if "scaling" in selected:
+            _say("scaling")
+            results["scaling"] = pipeline.bench_scaling(suite, warm4=warm)
+        if "api" in selected:
+            _say("api")
+            labels = [c["label"] for c in pipeline_categories()]
+            results["api"] = api.bench_api(Scenario(WORK_DIR / "warm", suite.env()), labels)
+        if "cold" in selected:
+            _say("cold")
+            results["cold"] = pipeline.bench_cold(suite)
+    finally:
+        if suite is not None:
+            suite.stop()
+    if "scale" in selected:
+        _say("scale")
+        results["scale"] = pipeline.bench_scale()
+    return results
+
+
+def pipeline_categories() -> list[dict]:
+    import yaml
+    return yaml.safe_load((WORK_DIR / "warm" / "config" / "categories.yml").read_text(encoding="utf-8"))["categories"]
+
+
+def _say(name: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {name} …", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--only", choices=NAMES, action="append",
+                        help="run only this benchmark (repeatable); other results stay as last recorded")
+    args = parser.parse_args(argv)
+    selected = args.only or list(NAMES)
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    info = machine()
+    try:
+        fresh = run(selected)
+    except Exception:
+        traceback.print_exc()
+        return 1
+    results = report.load_results()
+    results["machine"] = info
+    results["generated_at"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    results["last_invocation"] = {"only": selected, "duration_s": round(time.perf_counter() - started, 1)}
+    results.setdefault("benchmarks", {}).update(fresh)
+    report.save_results(results)
+    report.write_doc(results)
+    for name in selected:
+        print(f"{name}: {'met' if fresh[name].get('met') else 'MISSED'}", file=sys.stderr)
+    print(f"wrote {report.RESULTS} and {report.DOC} in {results['last_invocation']['duration_s']} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
