@@ -271,6 +271,8 @@ def _read_yaml(path: Path) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(path, [f"{where}YAML syntax error: {problem}"]) from None
+    except RecursionError:  # PyYAML recurses once per nesting level
+        raise ConfigError(path, ["YAML nested too deeply (thousands of levels of [ or {)"]) from None
 
 
 def _validate(model: type[BaseModel], data: Any, path: Path) -> Any:
