@@ -63,8 +63,17 @@ def _as_int(value) -> int | None:
         return None
     try:
         return int(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+
+
+def _text(value) -> str:
+    """Tautulli sends titles as strings; a number (a title like 1917) reads as text, anything else as missing."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ""
 
 
 def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, int] | None = None,
@@ -98,12 +107,12 @@ def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, in
             continue
         if media_type == "movie":
             key = _as_int(row.get("rating_key"))
-            title = (row.get("title") or row.get("full_title") or "").strip()
+            title = _text(row.get("title")) or _text(row.get("full_title"))
             year = _as_int(row.get("year"))
             medium = "movie"
         else:
             key = _as_int(row.get("grandparent_rating_key"))
-            title = (row.get("grandparent_title") or "").strip()
+            title = _text(row.get("grandparent_title"))
             year = None  # an episode row's year is the episode's, not the show's
             medium = "tv"
         if not title or key is None:
