@@ -33,6 +33,18 @@ def _remove_stale_temp_files(app) -> None:
         outputs.clean_stale_temp_files(directory)
 
 
+def is_last_asset_of_run(context: AssetExecutionContext) -> bool:
+    """True when no asset downstream of this one is part of the run (e.g. a UI run of only
+    the household assets, or a backfill's separate run for unpartitioned assets), so the
+    run's job_run must be finalized here rather than by pmm_collections."""
+    selected = context.run.asset_selection
+    graph = context.job_def.asset_layer.asset_graph
+    children = graph.get(context.asset_key).child_keys
+    if selected is None:
+        selected = graph.get_all_asset_keys()
+    return not (set(children) & set(selected))
+
+
 @contextmanager
 def job_scope(context: AssetExecutionContext, settings: PlexRecsSettings):
     """Yield (engine, job_id); a failure inside marks the job failed with the message."""
@@ -44,6 +56,8 @@ def job_scope(context: AssetExecutionContext, settings: PlexRecsSettings):
                                       on_new_job=lambda: _remove_stale_temp_files(app))
     try:
         yield engine, job_id
+        if is_last_asset_of_run(context):
+            runs.finalize_job(engine, job_id)
     except ServiceError as exc:
         runs.finalize_job(engine, job_id, error=str(exc))
         raise Failure(description=str(exc)) from None

@@ -1,0 +1,84 @@
+"""The Dagster UI's way of working: a partition backfill through dagster-webserver and the
+daemon (real processes on loopback), covering two non-adjacent categories plus upstream."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+LAUNCH = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+  ... on PartitionBackfill { status runs(limit: 10) { runId status } } } }"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_backfill_of_two_categories_from_the_ui(demo_suite, tmp_path):
+    from plexrecs_assets.demo import write_demo_config
+
+    write_demo_config(tmp_path / "config", tmp_path / "data", demo_suite.env(), recs_per_category=5)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, **demo_suite.env(), "DAGSTER_HOME": str(home), "PLEXRECS_CONFIG_DIR": str(tmp_path / "config")}
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    procs = [
+        subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", str(REPO / "workspace.yaml")],
+                         env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
+        subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
+                         env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
+    ]
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        params = {"assetSelection": [{"path": [k]} for k in ("watch_history", "plex_inventory", "taste_profile",
+                                                             "raw_recs", "resolved_recs", "pmm_collections")],
+                  "partitionNames": ["True Crime", "Cozy"], "fromFailure": False}
+        launched = httpx.post(f"{url}/graphql", json={"query": LAUNCH, "variables": {"p": params}}, timeout=60).json()
+        backfill_id = launched["data"]["launchPartitionBackfill"]["backfillId"]
+        backfill = {}
+        while time.monotonic() < deadline + 120:
+            backfill = httpx.post(f"{url}/graphql", json={"query": STATUS, "variables": {"id": backfill_id}},
+                                  timeout=60).json()["data"]["partitionBackfillOrError"]
+            if backfill["status"].startswith("COMPLETED") and backfill["runs"] and \
+                    all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in backfill["runs"]):
+                break
+            time.sleep(2)
+        assert backfill["status"] == "COMPLETED_SUCCESS", backfill
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+    conn = sqlite3.connect(tmp_path / "data" / "plexrecs.sqlite")
+    assert {s for (s,) in conn.execute("select status from job_run")} == {"success"}
+    published = dict(conn.execute("select label, status from category_run"))
+    assert published == {"True Crime": "success", "Cozy": "success"}
