@@ -39,8 +39,12 @@ def serve(
     if not settings.api.enabled:
         typer.echo("note: api.enabled is false in app.yml (loop mode will not start the API); serving anyway "
                    "because `plexrecs serve` was asked for explicitly", err=True)
+    from plexrecs_assets.logging_setup import setup_logging
+
+    # uvicorn's own loggers propagate to this redacting handler (log_config=None below).
+    setup_logging(settings.app.log_level, settings.app.log_format)
     bind_host = host or settings.api.host
     bind_port = port or settings.api.port
     typer.echo(f"PlexRecs API on http://{bind_host}:{bind_port} (config {config_dir}); OpenAPI at /openapi.json", err=True)
     uvicorn.run(api, host=bind_host, port=bind_port, log_level=settings.app.log_level, access_log=access_log,
-                server_header=False, proxy_headers=False)
+                server_header=False, proxy_headers=False, log_config=None)
