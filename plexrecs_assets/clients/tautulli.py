@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import httpx
 
@@ -80,6 +80,13 @@ class TautulliClient(HttpClient):
                     user_id: int | str | None = None, page_size: int = 1000,
                     grouping: bool = True) -> list[dict]:
         """Every history row matching the filters (``after`` is inclusive), all pages."""
+        return list(self.iter_history(after, media_types=media_types, user_id=user_id, page_size=page_size,
+                                      grouping=grouping))
+
+    def iter_history(self, after: date | None = None, *, media_types: Iterable[str] = ("movie", "episode"),
+                     user_id: int | str | None = None, page_size: int = 1000,
+                     grouping: bool = True) -> Iterator[dict]:
+        """``get_history`` one page at a time, so a huge history never sits in memory whole."""
         if page_size < 1:
             raise ValueError(f"page_size must be >= 1, got {page_size!r}")
         filters = {
@@ -91,7 +98,6 @@ class TautulliClient(HttpClient):
             "order_column": "date",
             "order_dir": "asc",
         }
-        rows: list[dict] = []
         seen: set[Any] = set()
         start = 0
         while True:
@@ -105,11 +111,11 @@ class TautulliClient(HttpClient):
                 if key is not None and key in seen:
                     continue
                 seen.add(key)
-                rows.append(row)
+                yield row
             start += len(page)
             total = _as_int(data.get("recordsFiltered"))
             if not page or total is None or start >= total:
-                return rows
+                return
 
     def get_users(self) -> list[dict]:
         data = self.call("get_users")

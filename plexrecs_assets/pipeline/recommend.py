@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.clients.llm import LlmAnswer, LlmClient
 from plexrecs_assets.core.dedupe import Exclusions, count_reasons, exclusion_reason, expand_genres
 from plexrecs_assets.core.models import Candidate, TitleFacts
@@ -155,6 +156,15 @@ def resolve_seeds(category: dict, tmdb: TmdbFacts) -> list[TitleFacts]:
     return found
 
 
+def _unless_not_found(job) -> list:
+    try:
+        return job[1]()
+    except ServiceError as exc:
+        if exc.kind == "not_found":  # an anchor TMDb no longer knows adds nothing; the others still do
+            return []
+        raise
+
+
 def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], executor: ThreadPoolExecutor) -> list[Candidate]:
     """Real titles for this category: TMDb recommendations/similar of the seeds and top likes,
     and discover results by the category's genres and keywords; owned, seen, recently
@@ -193,7 +203,7 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
             for page in (1, 2):
                 jobs.append((f"discover:{medium}:genres", lambda m=medium, g=with_genres, w=without, p=page:
                              tmdb.discover(m, with_genres=g, without_genres=w, with_keywords=None, page=p)))
-    for (source, _), result in zip(jobs, executor.map(lambda job: job[1](), jobs)):
+    for (source, _), result in zip(jobs, executor.map(_unless_not_found, jobs)):
         add(result, source)
 
     facts = tmdb.many_details(list(sources), executor)

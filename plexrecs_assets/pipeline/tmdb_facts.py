@@ -1,7 +1,9 @@
 """TMDb lookups for one run: cached, thread-safe and rate limited.
 
 Details are cached in SQLite (``tmdb_details_cache``) across runs; search and list pages are
-memoised for the run, so no request is made twice within a run. A token bucket keeps the
+memoised for the run, so no request is made twice within a run, and kept in
+``tmdb_list_cache`` for ``LIST_TTL_S``, so runs close together (a retry, a manual run after
+the nightly one) make none. A token bucket keeps the
 request rate under TMDb's limit even when categories build their pools concurrently.
 """
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 from sqlalchemy import Engine, select
@@ -18,7 +22,10 @@ from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.clients.tmdb import TitleDetails, TitleSummary, TmdbClient
 from plexrecs_assets.core.models import TitleFacts
 from plexrecs_assets.core.store.db import utcnow_iso
-from plexrecs_assets.core.store.schema import tmdb_details_cache
+from plexrecs_assets.core.store.schema import tmdb_details_cache, tmdb_list_cache
+
+
+LIST_TTL_S = 12 * 3600  # TMDb's lists move slowly; a nightly run still sees today's
 
 
 class RateLimiter:
@@ -125,6 +132,26 @@ class TmdbFacts:
             return facts
         return self._once(("details", medium, int(tmdb_id)), fetch)  # type: ignore[return-value]
 
+    def cached_many(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], TitleFacts]:
+        """Facts already in the SQLite cache, read in bulk (no requests)."""
+        wanted = set(keys)
+        if self.engine is None or not wanted:
+            return {}
+        found: dict[tuple[str, int], TitleFacts] = {}
+        ids = sorted({tmdb_id for _, tmdb_id in wanted})
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+                rows = conn.execute(select(tmdb_details_cache.c.media_type, tmdb_details_cache.c.tmdb_id,
+                                           tmdb_details_cache.c.payload)
+                                    .where(tmdb_details_cache.c.tmdb_id.in_(ids[i:i + 500])))
+                for medium, tmdb_id, payload in rows:
+                    if (medium, tmdb_id) in wanted:
+                        found[(medium, tmdb_id)] = TitleFacts.from_json(json.loads(payload))
+        with self._lock:
+            for key, facts in found.items():
+                self._memo.setdefault(("details", *key), facts)
+        return found
+
     def many_details(self, keys: Iterable[tuple[str, int]], pool) -> dict[tuple[str, int], TitleFacts]:
         keys = list(dict.fromkeys(keys))
         results = pool.map(lambda k: self.details(*k), keys) if pool else map(lambda k: self.details(*k), keys)
@@ -132,31 +159,64 @@ class TmdbFacts:
 
     # ------------------------------------------------------------ lists
 
+    def _stored_list(self, key: tuple, fetch: Callable[[], object], *, summaries: bool = True) -> object:
+        """``fetch()`` once per run and at most once per ``LIST_TTL_S`` across runs (SQLite)."""
+        def load():
+            cache_key = json.dumps(key, ensure_ascii=False)
+            cached = self._read_list(cache_key)
+            if cached is not None:
+                return [TitleSummary(**s) for s in cached] if summaries else cached
+            value = fetch()
+            self._write_list(cache_key, [asdict(s) for s in value] if summaries else value)
+            return value
+        return self._once(key, load)
+
+    def _read_list(self, cache_key: str):
+        if self.engine is None:
+            return None
+        fresh_after = (datetime.now(timezone.utc) - timedelta(seconds=LIST_TTL_S)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tmdb_list_cache.c.payload).where(
+                tmdb_list_cache.c.cache_key == cache_key, tmdb_list_cache.c.fetched_at >= fresh_after)).first()
+        return json.loads(row[0]) if row else None
+
+    def _write_list(self, cache_key: str, payload) -> None:
+        if self.engine is None:
+            return
+        stmt = sqlite_insert(tmdb_list_cache).values(cache_key=cache_key, payload=json.dumps(payload),
+                                                     fetched_at=utcnow_iso())
+        stmt = stmt.on_conflict_do_update(index_elements=["cache_key"], set_={
+            "payload": stmt.excluded.payload, "fetched_at": stmt.excluded.fetched_at})
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
     def search(self, title: str, year: int | None, medium: str) -> list[TitleSummary]:
-        return self._once(("search", medium, title.casefold(), year),
-                          lambda: self._call(self.client.search_titles, title, year, medium))  # type: ignore[return-value]
+        return self._stored_list(("search", medium, title.casefold(), year),
+                                 lambda: self._call(self.client.search_titles, title, year, medium))  # type: ignore[return-value]
 
     def recommendations(self, medium: str, tmdb_id: int) -> list[TitleSummary]:
-        return self._once(("recs", medium, tmdb_id),
-                          lambda: self._call(self.client.recommendations, tmdb_id, medium))  # type: ignore[return-value]
+        return self._stored_list(("recs", medium, tmdb_id),
+                                 lambda: self._call(self.client.recommendations, tmdb_id, medium))  # type: ignore[return-value]
 
     def similar(self, medium: str, tmdb_id: int) -> list[TitleSummary]:
-        return self._once(("similar", medium, tmdb_id),
-                          lambda: self._call(self.client.similar, tmdb_id, medium))  # type: ignore[return-value]
+        return self._stored_list(("similar", medium, tmdb_id),
+                                 lambda: self._call(self.client.similar, tmdb_id, medium))  # type: ignore[return-value]
 
     def discover(self, medium: str, *, with_genres: str | None, without_genres: str | None,
                  with_keywords: str | None, page: int = 1) -> list[TitleSummary]:
         key = ("discover", medium, with_genres, without_genres, with_keywords, page)
-        return self._once(key, lambda: self._call(
+        return self._stored_list(key, lambda: self._call(
             self.client.discover, medium, with_genres=with_genres, without_genres=without_genres,
             with_keywords=with_keywords, page=page))  # type: ignore[return-value]
 
     def genre_ids(self, medium: str) -> dict[str, int]:
-        return self._once(("genres", medium), lambda: self._call(self.client.genres, medium))  # type: ignore[return-value]
+        return self._stored_list(("genres", medium), lambda: self._call(self.client.genres, medium),
+                                 summaries=False)  # type: ignore[return-value]
 
     def keyword_ids(self, names: Iterable[str]) -> list[int]:
         ids: list[int] = []
         for name in names:
-            found = self._once(("keyword", name.casefold()), lambda n=name: self._call(self.client.keyword_ids, [n]))
+            found = self._stored_list(("keyword", name.casefold()),
+                                      lambda n=name: self._call(self.client.keyword_ids, [n]), summaries=False)
             ids.extend(i for i in found if i not in ids)  # type: ignore[union-attr]
         return ids

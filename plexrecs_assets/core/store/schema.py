@@ -161,6 +161,17 @@ tmdb_details_cache = Table(
     UniqueConstraint("tmdb_id", "media_type", name="ux_tmdb_details"),
 )
 
+# Search, recommendations, similar, discover, genre and keyword pages, so a run soon after
+# another makes no TMDb requests for them; entries older than TmdbFacts.LIST_TTL_S are refetched.
+tmdb_list_cache = Table(
+    "tmdb_list_cache", extra_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cache_key", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("fetched_at", Text, nullable=False),
+    UniqueConstraint("cache_key", name="ux_tmdb_list_cache"),
+)
+
 overseerr_request = Table(
     "overseerr_request", extra_metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -23,6 +23,7 @@ from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts
 
 GROUP = "household"
+TASTE_FETCH_BUDGET = 400
 
 
 @dataclass
@@ -46,8 +47,7 @@ def watch_history(context: AssetExecutionContext, settings: PlexRecsSettings, ta
         app = settings.app()
         after = date.today() - timedelta(days=app.tautulli.lookback_days)
         with tautulli.client() as client:
-            rows = client.get_history(after=after)
-        rollup = roll_up_history(rows)
+            rollup = roll_up_history(client.iter_history(after=after))
         if not rollup.titles:
             # Publishing on an empty history would recommend what the household already watched.
             raise Failure(description=f"tautulli: no usable plays since {after.isoformat()} "
@@ -152,8 +152,17 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                 return verdict.tmdb_id if verdict.accepted else None
 
             resolved_late = fill_missing_tmdb_ids(watch_history, lookup)
-            keys = [(t.medium, t.tmdb_id) for t in watch_history.titles.values() if t.tmdb_id]
-            facts = facts_provider.many_details(keys, pool)
+            # Most recent first: those weigh most in the profile and fill "recent watches".
+            keys = list(dict.fromkeys((t.medium, t.tmdb_id) for t in watch_history.as_list() if t.tmdb_id))
+            facts = facts_provider.cached_many(keys)
+            missing = [k for k in keys if k not in facts]
+            # A first run over a huge history would otherwise spend minutes on TMDb's rate limit;
+            # the rest is fetched by later runs, as the details cache fills.
+            facts.update(facts_provider.many_details(missing[:TASTE_FETCH_BUDGET], pool))
+            deferred = max(0, len(missing) - TASTE_FETCH_BUDGET)
+            if deferred:
+                context.log.info(f"{deferred} watched titles not enriched from TMDb in this run "
+                                 f"(at most {TASTE_FETCH_BUDGET} uncached lookups per run); later runs add them")
             # Keep title_resolution_cache current for every title we now know (title → id, runtime, IMDb).
             _remember_resolutions(engine, facts.values())
         profile = build_taste_profile(watch_history.as_list(), facts, now=time.time(),
@@ -167,6 +176,7 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                                            "genres": ", ".join(e.genres[:3])} for e in profile.top_likes]),
             "recent_watches": MetadataValue.json([e.label() for e in profile.recent_watches]),
             "tmdb_requests": facts_provider.requests,
+            "enrichment_deferred": deferred,
         })
 
 
