@@ -40,7 +40,7 @@ def is_last_asset_of_run(context: AssetExecutionContext) -> bool:
     selected = context.run.asset_selection
     graph = context.job_def.asset_layer.asset_graph
     children = graph.get(context.asset_key).child_keys
-    if selected is None:
+    if not selected:  # None, or empty for a whole-job run (execute_in_process, schedules)
         selected = graph.get_all_asset_keys()
     return not (set(children) & set(selected))
 

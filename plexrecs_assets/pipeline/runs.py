@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -15,6 +16,7 @@ from plexrecs_assets.core.store.db import utcnow_iso
 from plexrecs_assets.core.store.schema import category_run, job_run, llm_usage, run_link
 
 IN_PROGRESS = "in progress"
+DERIVED_ERROR = re.compile(r"\d+ of \d+ categories failed")
 INTERRUPTED = "interrupted: the run's process ended before it finished (killed, crashed or the machine restarted)"
 
 
@@ -155,6 +157,12 @@ def finalize_job(engine: Engine, job_id: int, *, error: str | None = None) -> st
                 category_run.c.job_id == job_id, category_run.c.error_msg == IN_PROGRESS)).values(
                 error_msg=f"not finished: {error}"[:2000]))
         else:
+            current = conn.execute(select(job_run.c.status, job_run.c.error_msg).where(job_run.c.id == job_id)).first()
+            if current is not None and current.status == "failed" and current.error_msg \
+                    and not DERIVED_ERROR.fullmatch(current.error_msg):
+                # A step already failed the run (e.g. Plex down while Tautulli answered): a later
+                # asset deriving the status from its categories must not turn that into success.
+                return "failed"
             rows = conn.execute(select(category_run.c.status, category_run.c.error_msg).where(
                 category_run.c.job_id == job_id)).all()
             failed = [r for r in rows if r.status != "success"]

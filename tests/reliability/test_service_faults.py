@@ -146,3 +146,15 @@ def test_transient_faults_on_every_service_end_in_success_or_a_named_failure(pub
     assert_untouched_except(before, after, replaced=replaced)
     parse_outputs(after)
     assert not published.temp_files()
+
+
+@pytest.mark.parametrize("service", ["tautulli", "plex"])
+def test_first_run_with_a_household_service_down_fails(make_workspace, suite, service):
+    """No baseline: the other household asset still succeeds after the failing one, and must
+    not turn the failed run into a success with zero categories."""
+    ws = make_workspace(suite)
+    getattr(suite, service).set_faults(bad_credentials=True)
+    summary = ws.run()
+    _assert_clean_failure(ws, summary, service)
+    assert chat_calls(suite) == []
+    assert ws.outputs() == {}
