@@ -59,6 +59,21 @@ def redact_text(text: str, secrets: Iterable[str | None]) -> str:
     return text
 
 
+class RedactUrlsFilter(logging.Filter):
+    """httpx logs every request URL at INFO, query string included: Tautulli's ``apikey`` and
+    TMDb's ``api_key`` would reach any log configured at info. Redact them in the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_url(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+logging.getLogger("httpx").addFilter(RedactUrlsFilter())
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
     """Read ``Retry-After`` (seconds or an HTTP date), or OpenAI's ``retry-after-ms``."""
     ms = response.headers.get("retry-after-ms")
