@@ -29,7 +29,8 @@ categories:
       exclude_genres: ["Horror", "War"]
 """
 LABELS = ["True Crime", "Cozy"]
-CACHE_TABLES = ("tmdb_details_cache", "title_resolution_cache")
+# TMDb caches kept in the warm store (a run on the demo world fills them; they expire by age).
+CACHE_TABLES = ("tmdb_details_cache", "title_resolution_cache", "tmdb_list_cache")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLEXRECS = REPO_ROOT / ".venv" / "bin" / "plexrecs"
 
@@ -77,6 +78,19 @@ class Workspace:
         conn.row_factory = sqlite3.Row
         try:
             return conn.execute(query, args).fetchall()
+        finally:
+            conn.close()
+
+    def expire_tmdb_lists(self) -> None:
+        """Forget cached TMDb list pages (discover, recommendations, search), as their 12 h
+        expiry would: the next run has to ask TMDb again."""
+        self.sql_write("delete from tmdb_list_cache")
+
+    def sql_write(self, statement: str, *args) -> None:
+        conn = sqlite3.connect(self.db_path)
+        try:
+            with conn:
+                conn.execute(statement, args)
         finally:
             conn.close()
 

@@ -46,6 +46,7 @@ def test_household_service_down_fails_before_the_llm_and_publishes_nothing(publi
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_tmdb_failing_for_good_fails_every_category_cleanly(published, suite, fault):
     before = published.outputs()
+    published.expire_tmdb_lists()
     suite.tmdb.set_faults(**FAULTS[fault])
     summary = published.run()
     assert summary.status == "failed"
@@ -131,6 +132,7 @@ def test_transient_faults_on_every_service_end_in_success_or_a_named_failure(pub
     for server in suite.servers.values():
         server.set_faults(rate_429=0.1, retry_after_s=0.05, rate_500=0.03, malformed_rate=0.03, seed=3)
     before = published.outputs()
+    published.expire_tmdb_lists()
     summary = published.run()
     tmdb_statuses = [r["status"] for r in suite.tmdb.requests()]
     assert 429 in tmdb_statuses, "the faults never fired; the test did not exercise retries"
