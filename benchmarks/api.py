@@ -15,6 +15,8 @@ from benchmarks.harness import REPO_DIR, Scenario
 P99_TARGET_MS = 20.0
 CLIENTS = 50
 SECONDS = 10.0
+# The bounded load the target is judged on: 50 dashboards polling 5 times a second each.
+RATE_PER_CLIENT = 5.0
 
 
 def free_port() -> int:
@@ -58,13 +60,8 @@ def bench_api(scenario: Scenario, labels: list[str]) -> dict:
             status = httpx.get(url + path, timeout=5).status_code
             if status != 200:
                 raise RuntimeError(f"GET {path} answered {status} before the load started")
-        cmd = [sys.executable, "-m", "benchmarks.load", url, "--clients", str(CLIENTS), "--seconds", str(SECONDS)]
-        for path in paths:
-            cmd += ["--path", path]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=SECONDS + 60, cwd=REPO_DIR)
-        if done.returncode != 0:
-            raise RuntimeError(f"load script failed: {done.stderr.strip()[-500:]}")
-        result = json.loads(done.stdout)
+        # Bounded: the target. Back to back: the capacity, where latency is clients / throughput.
+        result = {"paced": load(url, paths, RATE_PER_CLIENT), "capacity": load(url, paths, 0.0)}
     finally:
         server.terminate()
         try:
@@ -73,6 +70,18 @@ def bench_api(scenario: Scenario, labels: list[str]) -> dict:
             server.kill()
             server.wait()
         log.close()
-    result.update(target_p99_ms=P99_TARGET_MS, met=result["overall"]["p99_ms"] <= P99_TARGET_MS
-                  and set(result["statuses"]) == {"200"})
+    paced = result["paced"]
+    result.update(target_p99_ms=P99_TARGET_MS, met=paced["overall"]["p99_ms"] <= P99_TARGET_MS
+                  and set(paced["statuses"]) == {"200"})
     return result
+
+
+def load(url: str, paths: list[str], rate: float) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.load", url, "--clients", str(CLIENTS), "--seconds", str(SECONDS),
+           "--rate", str(rate)]
+    for path in paths:
+        cmd += ["--path", path]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=SECONDS + 60, cwd=REPO_DIR)
+    if done.returncode != 0:
+        raise RuntimeError(f"load script failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout)

@@ -52,6 +52,7 @@ class Scenario:
     emulator_env: dict[str, str]
     categories: int = 4
     recs_per_category: int = 20
+    concurrency: int | None = None  # recommender.concurrency; None keeps the product default
 
     @property
     def config_dir(self) -> Path:
@@ -71,6 +72,11 @@ class Scenario:
         cats = categories_file(self.categories, self.root / "categories.source.yml")
         write_demo_config(self.config_dir, self.data_dir, self.emulator_env, categories_file=cats,
                           recs_per_category=self.recs_per_category)
+        if self.concurrency is not None:
+            app_yml = self.config_dir / "app.yml"
+            app = yaml.safe_load(app_yml.read_text(encoding="utf-8"))
+            app["recommender"]["concurrency"] = self.concurrency
+            app_yml.write_text(yaml.safe_dump(app, sort_keys=False, allow_unicode=True), encoding="utf-8")
         return self
 
     def env(self) -> dict[str, str]:

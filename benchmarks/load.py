@@ -1,4 +1,5 @@
-"""A bounded HTTP load: N concurrent keep-alive clients cycling through GET paths for D seconds.
+"""A bounded HTTP load: N concurrent keep-alive clients cycling through GET paths for D seconds,
+each at a fixed request rate (``--rate``) or back to back (``--rate 0``, which measures capacity).
 
 Run as its own process (``python -m benchmarks.load URL --path ... --clients 50 --seconds 10``)
 so the client's CPU is not the server's; prints one JSON object with latency percentiles.
@@ -29,10 +30,17 @@ def summarize(samples: list[float]) -> dict:
             "max_ms": round(ordered[-1] * 1000, 2) if ordered else None}
 
 
-async def client(http: httpx.AsyncClient, paths: list[str], offset: int, stop_at: float,
+async def client(http: httpx.AsyncClient, paths: list[str], offset: int, stop_at: float, interval: float,
                  latencies: dict[str, list[float]], statuses: dict[int, int]) -> None:
     i = offset
-    while time.perf_counter() < stop_at:
+    # Spread the clients' first requests over one interval instead of firing all 50 at once.
+    next_at = time.perf_counter() + (interval * offset / 50 if interval else 0.0)
+    while True:
+        if interval:
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            next_at += interval
+        if time.perf_counter() >= stop_at:
+            return
         path = paths[i % len(paths)]
         i += 1
         start = time.perf_counter()
@@ -46,15 +54,23 @@ async def client(http: httpx.AsyncClient, paths: list[str], offset: int, stop_at
         latencies[path].append(time.perf_counter() - start)
 
 
-async def main_async(base_url: str, paths: list[str], clients: int, seconds: float) -> dict:
+async def main_async(base_url: str, paths: list[str], clients: int, seconds: float, rate: float) -> dict:
     latencies: dict[str, list[float]] = defaultdict(list)
     statuses: dict[int, int] = defaultdict(int)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10.0) as http:
+    # One connection per client, like 50 separate dashboards; a shared pool would measure
+    # httpx's pool bookkeeping instead of the server.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    https = [httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10.0) for _ in range(clients)]
+    try:
         stop_at = time.perf_counter() + seconds
-        await asyncio.gather(*(client(http, paths, n, stop_at, latencies, statuses) for n in range(clients)))
+        interval = 1.0 / rate if rate > 0 else 0.0
+        await asyncio.gather(*(client(http, paths, n, stop_at, interval, latencies, statuses)
+                               for n, http in enumerate(https)))
+    finally:
+        for http in https:
+            await http.aclose()
     everything = [v for values in latencies.values() for v in values]
-    return {"clients": clients, "seconds": seconds, "requests": len(everything),
+    return {"clients": clients, "seconds": seconds, "rate_per_client": rate or None, "requests": len(everything),
             "rps": round(len(everything) / seconds, 1), "statuses": {str(k): v for k, v in sorted(statuses.items())},
             "overall": summarize(everything), "by_path": {p: summarize(latencies[p]) for p in paths}}
 
@@ -65,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", action="append", required=True, dest="paths")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="requests per second per client (0: send the next request as soon as the last answers)")
     args = parser.parse_args(argv)
-    result = asyncio.run(main_async(args.base_url, args.paths, args.clients, args.seconds))
+    result = asyncio.run(main_async(args.base_url, args.paths, args.clients, args.seconds, args.rate))
     json.dump(result, sys.stdout)
     return 0
 

@@ -47,7 +47,11 @@ def bench_scaling(suite: EmulatorSuite, warm4: dict | None = None) -> dict:
             runs[count] = warm_run(Scenario(WORK_DIR / f"scaling-{count}", suite.env(), categories=count).write())
         walls[count] = runs[count]["wall_s"]
     ratio = round(walls[16] / walls[4], 3)
+    # Not part of the target: the same 16 categories with every LLM call in one wave.
+    wide = warm_run(Scenario(WORK_DIR / "scaling-16-c16", suite.env(), categories=16, concurrency=16).write())
     return {"wall_s": {str(k): v for k, v in walls.items()},
+            "concurrency16": {"wall_s": wide["wall_s"], "exit_code": wide["exit_code"],
+                              "ratio_16_over_4": round(wide["wall_s"] / walls[4], 3), "steps_s": wide["steps_s"]},
             "steps_s": {str(k): r["steps_s"] for k, r in runs.items()},
             "exit_codes": {str(k): r["exit_code"] for k, r in runs.items()},
             "ratio_16_over_4": ratio, "ratio_8_over_4": round(walls[8] / walls[4], 3),
