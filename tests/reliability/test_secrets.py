@@ -64,18 +64,18 @@ def test_secrets_never_reach_files_logs_or_api(make_workspace, secret_suite, cap
 
     # 2. A CLI run that fails on Tautulli's error (the message carries the URL with its apikey).
     suite.overseerr.set_faults(bad_credentials=False)
-    suite.tautulli.set_faults(rate_500=1.0)
+    suite.tautulli.set_faults(bad_credentials=True)
     proc = ws.plexrecs("run", "--config-dir", str(ws.config_dir))
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, (out, err)
-    assert "tautulli: server HTTP 500" in " ".join(err.split())
+    assert "tautulli: auth" in " ".join(err.split())
     leaks += _leaks("failing run stdout", out) + _leaks("failing run stderr", err)
-    suite.tautulli.set_faults(rate_500=0.0)
+    suite.tautulli.set_faults(bad_credentials=False)
 
     # 3. In-process runs failing on the LLM and on Plex credentials, with every log captured.
-    suite.llm.set_faults(rate_500=1.0)
+    suite.llm.set_faults(bad_credentials=True)
     assert ws.run().status == "failed"
-    suite.llm.set_faults(rate_500=0.0)
+    suite.llm.set_faults(bad_credentials=False)
     suite.plex.set_faults(bad_credentials=True)
     assert ws.run().status == "failed"
     suite.plex.set_faults(bad_credentials=False)
