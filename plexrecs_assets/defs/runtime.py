@@ -61,6 +61,9 @@ def job_scope(context: AssetExecutionContext, settings: PlexRecsSettings):
     except ServiceError as exc:
         runs.finalize_job(engine, job_id, error=str(exc))
         raise Failure(description=str(exc)) from None
+    except Failure as exc:  # already a message for people (e.g. "tautulli: no usable plays ...")
+        runs.finalize_job(engine, job_id, error=exc.description or str(exc))
+        raise
     except Exception as exc:
         runs.finalize_job(engine, job_id, error=f"{type(exc).__name__}: {exc}")
         raise

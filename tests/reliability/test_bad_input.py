@@ -131,3 +131,25 @@ def test_odd_tautulli_rows_are_skipped_and_counted(make_workspace, tmp_path):
     # the episode without a show; the clip and typeless rows never leave Tautulli's filter.
     assert skipped.get("missing_title_or_key", 0) >= 5, skipped
     assert metadata["rows_read"].value >= len(ODD_ROWS) - 2
+
+
+@pytest.mark.parametrize("emptied, service, reason", [
+    ("history.jsonl", "tautulli", "empty history"),
+    ("inventory.csv", "plex", "empty inventory"),
+])
+def test_empty_history_or_inventory_fails_before_the_llm(make_workspace, tmp_path, emptied, service, reason):
+    """Recommending on an empty history or library would repeat what the household owns or saw."""
+    world = tmp_path / "empty-world"
+    shutil.copytree(DEMO_WORLD_DIR, world)
+    path = world / emptied
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n" if emptied.endswith(".csv") else "",
+                    encoding="utf-8")
+    with EmulatorSuite(world=world) as empty_suite:
+        ws = make_workspace(empty_suite)
+        summary = ws.run()
+        chat = [r for r in empty_suite.llm.requests() if r["path"].endswith("/chat/completions")]
+    assert summary.status == "failed"
+    assert summary.error.startswith(f"{service}:") and reason in summary.error, summary.error
+    assert chat == []
+    assert ws.outputs() == {}
+    assert ws.last_job()["status"] == "failed"
