@@ -37,30 +37,40 @@ def test_sigkill_mid_run_then_next_run_recovers(make_workspace, suite):
     assert first.status == "success", first.error
     published = ws.outputs()
 
-    # One category at a time behind a slow LLM, so the kill lands after one category's files
-    # exist and before the other's.
-    ws.edit_app(recommender={"concurrency": 1})
-    suite.llm.set_faults(latency_s=1.0)
+    # Kometa files are written category by category, each followed by its Overseerr requests:
+    # a slow Overseerr holds the run just after the first category has published.
+    crime_yml = {p: published[p] for p in published if p.startswith("kometa/") and "true-crime" in p}
+    cozy_yml = {p: published[p] for p in published if p.startswith("kometa/") and "cozy" in p}
+    assert len(crime_yml) == 2 and len(cozy_yml) == 2
+    suite.overseerr.set_faults(latency_s=2.0)
     killed_id = first.job_ids[-1] + 1
     killed_dir = ws.json_dir / "runs" / f"{killed_id:06d}"
+
+    def crime_republished() -> bool:
+        if not ws.db_path.exists():
+            return False
+        rows = ws.sql("select status from category_run where job_id = ? and label = 'True Crime'", killed_id)
+        return bool(rows) and rows[0]["status"] == "success"
+
     proc = ws.plexrecs("run", "--config-dir", str(ws.config_dir))
     try:
-        _wait_for(lambda: any(killed_dir.glob("*.raw.json")), proc, "the first category's files")
+        _wait_for(crime_republished, proc, "the first category to publish")
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()
     assert proc.returncode == -signal.SIGKILL
     assert ws.sql("select status from job_run where id = ?", killed_id)[0]["status"] == "running"
-    # Whatever was published before the kill is intact and still parses.
+    # The category published before the kill is whole; the other one still has its previous files.
     at_kill = ws.outputs()
-    assert_untouched_except(published, at_kill, replaced=set())
+    assert_untouched_except(published, at_kill, replaced=set(crime_yml) | {"kometa/.plexrecs-manifest.json"})
+    assert any(at_kill[p] != old for p, old in crime_yml.items()), "the kill landed before True Crime published"
     parse_outputs(at_kill)
     # What a writer killed between its temp file and the rename leaves behind.
     stale = [ws.pmm_dir / ".plexrecs-x-movies.yml.k1ll3d.tmp", killed_dir / ".cozy-x.resolved.json.k1ll3d.tmp"]
     for path in stale:
         path.write_text("half a fi", encoding="utf-8")
 
-    suite.llm.set_faults(latency_s=0.0)
+    suite.overseerr.set_faults(latency_s=0.0)
     again = ws.run()
     assert again.status == "success", again.error
     assert all(c.status == "success" and c.published == 5 for c in again.categories)
@@ -76,10 +86,10 @@ def test_sigkill_mid_run_then_next_run_recovers(make_workspace, suite):
     finally:
         conn.close()
     assert (status, error) == ("failed", INTERRUPTED) and finished
-    assert categories, "the killed run had started its categories"
-    for label, cat_status, cat_error in categories:
-        assert cat_status == "failed", (label, cat_status)
-    assert any(cat_error == INTERRUPTED for _, _, cat_error in categories)
+    assert {label: (cat_status, cat_error) for label, cat_status, cat_error in categories} == {
+        "True Crime": ("success", None),  # published before the kill
+        "Cozy": ("failed", INTERRUPTED),
+    }
     assert not ws.temp_files(), ws.temp_files()
     parse_outputs(ws.outputs())
 
