@@ -27,7 +27,9 @@ def _mark(met) -> str:
 
 
 def rows(b: dict) -> list[tuple[str, str, str, str]]:
-    out = []
+    out = [(f"{name}: the benchmark itself failed", "—", f"`{r['error']}`", "**error**")
+           for name, r in b.items() if "error" in r]
+    b = {name: r for name, r in b.items() if "error" not in r}
     if "warm" in b:
         w = b["warm"]
         out.append(("Warm full run, 4 categories × 20 recs, LLM +1.0 s/call", f"≤ {w['target_s']:g} s",
@@ -95,6 +97,7 @@ def table(results: dict) -> str:
 
 
 def _step_table(b: dict) -> list[str]:
+    b = {name: r for name, r in b.items() if "error" not in r}
     columns = []
     if "warm" in b:
         columns.append(("warm 4 cat.", b["warm"]["steps_s"]))

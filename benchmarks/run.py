@@ -28,28 +28,35 @@ def run(selected: list[str]) -> dict:
     suite = pipeline.demo_suite() if needs_demo else None
     try:
         warm = None
-        if "warm" in selected or "api" in selected or "scaling" in selected:
-            _say("warm")
-            warm = pipeline.bench_warm(suite)
-            if "warm" in selected:
-                results["warm"] = warm
+        if {"warm", "scaling", "api"} & set(selected):
+            warm = _attempt(results, "warm", lambda: pipeline.bench_warm(suite))
+            if "warm" not in selected:
+                results.pop("warm", None)
         if "scaling" in selected:
-            _say("scaling")
-            results["scaling"] = pipeline.bench_scaling(suite, warm4=warm)
+            _attempt(results, "scaling", lambda: pipeline.bench_scaling(suite, warm4=warm))
         if "api" in selected:
-            _say("api")
             labels = [c["label"] for c in pipeline_categories()]
-            results["api"] = api.bench_api(Scenario(WORK_DIR / "warm", suite.env()), labels)
+            _attempt(results, "api", lambda: api.bench_api(Scenario(WORK_DIR / "warm", suite.env()), labels))
         if "cold" in selected:
-            _say("cold")
-            results["cold"] = pipeline.bench_cold(suite)
+            _attempt(results, "cold", lambda: pipeline.bench_cold(suite))
     finally:
         if suite is not None:
             suite.stop()
     if "scale" in selected:
-        _say("scale")
-        results["scale"] = pipeline.bench_scale()
+        _attempt(results, "scale", pipeline.bench_scale)
     return results
+
+
+def _attempt(results: dict, name: str, bench) -> dict | None:
+    """One benchmark; a crash is recorded as its result so the others still report."""
+    _say(name)
+    try:
+        results[name] = bench()
+        return results[name]
+    except Exception as exc:
+        traceback.print_exc()
+        results[name] = {"error": f"{type(exc).__name__}: {exc}"[:500], "met": False}
+        return None
 
 
 def pipeline_categories() -> list[dict]:
@@ -70,11 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     info = machine()
-    try:
-        fresh = run(selected)
-    except Exception:
-        traceback.print_exc()
-        return 1
+    fresh = run(selected)
     results = report.load_results()
     results["machine"] = info
     results["generated_at"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -83,9 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     report.save_results(results)
     report.write_doc(results)
     for name in selected:
-        print(f"{name}: {'met' if fresh[name].get('met') else 'MISSED'}", file=sys.stderr)
+        outcome = fresh[name]
+        print(f"{name}: {'ERROR ' + outcome['error'] if 'error' in outcome else 'met' if outcome.get('met') else 'MISSED'}",
+              file=sys.stderr)
     print(f"wrote {report.RESULTS} and {report.DOC} in {results['last_invocation']['duration_s']} s", file=sys.stderr)
-    return 0
+    return 1 if any("error" in fresh[name] for name in selected) else 0
 
 
 if __name__ == "__main__":

@@ -50,3 +50,8 @@ def test_doc_table_is_replaced_between_markers_and_the_prose_kept(tmp_path, monk
     assert "| Cold run identical TMDb requests made more than once | 0 | 1 (2 extra requests) | **missed** |" in text
     assert "| `raw_recs` | 7.50 |" in text
     assert "on 2 cores" in text
+
+
+def test_a_crashed_benchmark_is_reported_as_an_error_row():
+    table = report.table({"benchmarks": {"api": {"error": "RuntimeError: serve exited", "met": False}}})
+    assert "| api: the benchmark itself failed | — | `RuntimeError: serve exited` | **error** |" in table
