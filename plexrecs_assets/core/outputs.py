@@ -85,13 +85,19 @@ def atomic_write_json(path: str | Path, data: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def clean_stale_temp_files(directory: str | Path) -> int:
-    """Remove temp files a killed process may have left (only our own ``.*.tmp`` names)."""
+PMM_TEMP_PATTERNS = (f".{PMM_PREFIX}*.tmp", f".{MANIFEST_NAME}.*.tmp")
+
+
+def clean_stale_temp_files(directory: str | Path, patterns: tuple[str, ...] = ("**/.*.tmp",)) -> int:
+    """Remove temp files a killed process may have left (``atomic_write_text``'s ``.*.tmp`` names).
+
+    ``patterns`` narrows the search where other programs' files live too (``PMM_TEMP_PATTERNS``
+    for Kometa's folder)."""
     removed = 0
     directory = Path(directory)
     if not directory.is_dir():
         return 0
-    for tmp in directory.rglob(".*.tmp"):
+    for tmp in (t for pattern in patterns for t in directory.glob(pattern)):
         try:
             tmp.unlink()
             removed += 1

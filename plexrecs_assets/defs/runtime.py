@@ -29,8 +29,8 @@ def partition_keys(context: AssetExecutionContext) -> list[str] | None:
 def _remove_stale_temp_files(app) -> None:
     # A process killed inside an atomic write leaves its temp file; only the run lock holder
     # may remove them, and no write of this run has started yet.
-    for directory in (app.paths.json_out_dir, app.paths.pmm_out_dir):
-        outputs.clean_stale_temp_files(directory)
+    outputs.clean_stale_temp_files(app.paths.json_out_dir)
+    outputs.clean_stale_temp_files(app.paths.pmm_out_dir, outputs.PMM_TEMP_PATTERNS)
 
 
 def is_last_asset_of_run(context: AssetExecutionContext) -> bool:

@@ -69,6 +69,8 @@ def test_sigkill_mid_run_then_next_run_recovers(make_workspace, suite):
     stale = [ws.pmm_dir / ".plexrecs-x-movies.yml.k1ll3d.tmp", killed_dir / ".cozy-x.resolved.json.k1ll3d.tmp"]
     for path in stale:
         path.write_text("half a fi", encoding="utf-8")
+    foreign = ws.pmm_dir / ".kometa-cache.tmp"  # not ours: Kometa's folder is shared
+    foreign.write_text("keep", encoding="utf-8")
 
     suite.overseerr.set_faults(latency_s=0.0)
     again = ws.run()
@@ -90,7 +92,7 @@ def test_sigkill_mid_run_then_next_run_recovers(make_workspace, suite):
         "True Crime": ("success", None),  # published before the kill
         "Cozy": ("failed", INTERRUPTED),
     }
-    assert not ws.temp_files(), ws.temp_files()
+    assert ws.temp_files() == [foreign]
     parse_outputs(ws.outputs())
 
     # The API serves the recovered run, not the killed one.
