@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from urllib.parse import quote
 
@@ -51,21 +53,23 @@ def test_second_run_refuses_while_reads_stay_whole(make_workspace, suite):
     client = TestClient(create_app(ws.config_dir, env={}))
     _read_everything(client, ws)
 
-    suite.llm.set_faults(latency_s=0.5)  # keeps the first run busy while the second one starts
     running = ws.plexrecs("run", "--config-dir", str(ws.config_dir))
     try:
         deadline = time.monotonic() + WAIT_S
         while not _job_running(ws, first.job_ids[-1]):
             assert running.poll() is None, running.communicate()
             assert time.monotonic() < deadline, "the first run never started"
-            time.sleep(0.05)
-
-        second = ws.plexrecs("run", "--config-dir", str(ws.config_dir))
-        out, err = second.communicate(timeout=WAIT_S)
+            time.sleep(0.02)
+        # Frozen while it holds the lock, the first run cannot finish before the second asks.
+        os.kill(running.pid, signal.SIGSTOP)
+        try:
+            second = ws.plexrecs("run", "--config-dir", str(ws.config_dir))
+            out, err = second.communicate(timeout=WAIT_S)
+        finally:
+            os.kill(running.pid, signal.SIGCONT)
         assert second.returncode == 2, (out, err)
         assert "another PlexRecs run is in progress" in " ".join(err.split()), err
 
-        suite.llm.set_faults(latency_s=0.0)
         reads = 0
         while running.poll() is None:
             reads += _read_everything(client, ws)

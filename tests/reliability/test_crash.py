@@ -42,7 +42,7 @@ def test_sigkill_mid_run_then_next_run_recovers(make_workspace, suite):
     crime_yml = {p: published[p] for p in published if p.startswith("kometa/") and "true-crime" in p}
     cozy_yml = {p: published[p] for p in published if p.startswith("kometa/") and "cozy" in p}
     assert len(crime_yml) == 2 and len(cozy_yml) == 2
-    suite.overseerr.set_faults(latency_s=2.0)
+    suite.overseerr.set_faults(latency_s=5.0)
     killed_id = first.job_ids[-1] + 1
     killed_dir = ws.json_dir / "runs" / f"{killed_id:06d}"
 
