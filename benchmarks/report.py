@@ -86,7 +86,8 @@ def table(results: dict) -> str:
     lines = [START,
              f"Measured {results.get('generated_at', '?')} on {m.get('cpu_count', '?')} cores "
              f"(`os.cpu_count()`), {m.get('platform', '?')}, Python {m.get('python', '?')}; "
-             f"load average before the run {m.get('load_avg_at_start', '?')}. Source: `benchmarks/results.json`.",
+             f"load average before the run {m.get('load_avg_at_start', '?')}. Source: `benchmarks/results.json`."
+             + _older(results),
              "", "| Benchmark | Target | Measured | Result |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(results.get("benchmarks", {}))]
     steps = _step_table(results.get("benchmarks", {}))
@@ -94,6 +95,15 @@ def table(results: dict) -> str:
         lines += ["", *steps]
     lines.append(END)
     return "\n".join(lines)
+
+
+def _older(results: dict) -> str:
+    """Benchmarks kept from an earlier invocation (``--only``) say when they were measured."""
+    stale = {name: r.get("measured_at", "?") for name, r in results.get("benchmarks", {}).items()
+             if r.get("measured_at") != results.get("generated_at")}
+    if not stale:
+        return ""
+    return " Kept from earlier runs: " + ", ".join(f"{name} ({when})" for name, when in sorted(stale.items())) + "."
 
 
 def _step_table(b: dict) -> list[str]:

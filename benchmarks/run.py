@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"] = info
     results["generated_at"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results["last_invocation"] = {"only": selected, "duration_s": round(time.perf_counter() - started, 1)}
+    for outcome in fresh.values():
+        outcome["measured_at"] = results["generated_at"]
     results.setdefault("benchmarks", {}).update(fresh)
     report.save_results(results)
     report.write_doc(results)
