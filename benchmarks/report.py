@@ -3,7 +3,6 @@ hand-written analysis around it survives every ``make bench``)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from benchmarks.harness import REPO_DIR
 
