@@ -50,9 +50,11 @@ def bench_api(scenario: Scenario, labels: list[str]) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (scenario.root / "serve.log").open("ab")
+    # The load sends no token: an API_TOKEN from the caller's shell would turn it into 401s.
+    open_env = {k: v for k, v in scenario.env().items() if k != "API_TOKEN"}
     server = subprocess.Popen([sys.executable, "-m", "plexrecs_assets.cli", "serve", "--config-dir",
                                str(scenario.config_dir), "--host", "127.0.0.1", "--port", str(port)],
-                              env=scenario.env(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR)
+                              env=open_env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_DIR)
     try:
         wait_ready(url, server)
         paths = get_paths(labels)
