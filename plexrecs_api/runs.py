@@ -18,6 +18,7 @@ import httpx
 from plexrecs_api import queries
 from plexrecs_api.deps import Store
 from plexrecs_api.errors import ApiError
+from plexrecs_assets.core.run_blocks import contiguous_blocks, partition_tags
 
 log = logging.getLogger("plexrecs_api")
 
@@ -40,26 +41,6 @@ query PlexrecsPreflight {
   }
 }
 """
-
-
-def contiguous_blocks(selected: list[str], yaml_order: list[str]) -> list[list[str]]:
-    """``selected`` split into runs of neighbours in ``yaml_order`` (each block keeps that order)."""
-    position = {label: i for i, label in enumerate(yaml_order)}
-    blocks: list[list[str]] = []
-    previous = None
-    for label in sorted(set(selected), key=position.__getitem__):
-        if previous is not None and position[label] == position[previous] + 1:
-            blocks[-1].append(label)
-        else:
-            blocks.append([label])
-        previous = label
-    return blocks
-
-
-def partition_tags(block: list[str]) -> dict[str, str]:
-    if len(block) == 1:
-        return {"dagster/partition": block[0]}
-    return {"dagster/asset_partition_range_start": block[0], "dagster/asset_partition_range_end": block[-1]}
 
 
 def unavailable(url: str, reason: str) -> ApiError:

@@ -113,7 +113,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
     try:
         ensure_dagster_home(app.paths.db_path)
         from plexrecs_assets.definitions import build_definitions
-        from plexrecs_assets.defs.recs.partitions import contiguous_blocks, range_tags
+        from plexrecs_assets.core.run_blocks import contiguous_blocks, partition_tags
         from plexrecs_assets.core.store.db import init_db
         from sqlalchemy import select
         from plexrecs_assets.core.store.schema import run_link
@@ -127,7 +127,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
                 with StepWatcher(instance, on_step or noop) as watcher:
                     result = job.execute_in_process(
                         instance=instance, run_config=QUIET_LOGGERS, raise_on_error=False,
-                        tags={**range_tags(block), "plexrecs/mode": mode, **watcher.tags},
+                        tags={**partition_tags(block), "plexrecs/mode": mode, **watcher.tags},
                     )
                 summary.dagster_run_ids.append(result.run_id)
                 with engine.connect() as conn:

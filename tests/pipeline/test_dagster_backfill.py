@@ -20,6 +20,7 @@ BIN = Path(sys.executable).parent
 
 LAUNCH = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"""
 STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
   ... on PartitionBackfill { status runs(limit: 10) { runId status } } } }"""
 
@@ -48,19 +49,24 @@ def test_backfill_of_two_categories_from_the_ui(demo_suite, tmp_path):
                          env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True),
     ]
     try:
-        deadline = time.monotonic() + 120
+        # Wait until the webserver answers and has finished loading the code location.
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
+                data = httpx.post(f"{url}/graphql", json={"query": LOCATIONS}, timeout=5).json()["data"]
+                entries = data["workspaceOrError"].get("locationEntries") or []
+                if entries and all(e["loadStatus"] == "LOADED" for e in entries):
                     break
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
                 pass
             time.sleep(1)
         params = {"assetSelection": [{"path": [k]} for k in ("watch_history", "plex_inventory", "taste_profile",
                                                              "raw_recs", "resolved_recs", "pmm_collections")],
                   "partitionNames": ["True Crime", "Cozy"], "fromFailure": False}
         launched = httpx.post(f"{url}/graphql", json={"query": LAUNCH, "variables": {"p": params}}, timeout=60).json()
-        backfill_id = launched["data"]["launchPartitionBackfill"]["backfillId"]
+        outcome = launched["data"]["launchPartitionBackfill"]
+        assert outcome["__typename"] == "LaunchBackfillSuccess", outcome
+        backfill_id = outcome["backfillId"]
         backfill = {}
         while time.monotonic() < deadline + 120:
             backfill = httpx.post(f"{url}/graphql", json={"query": STATUS, "variables": {"id": backfill_id}},

@@ -2,7 +2,8 @@
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, define_asset_job, schedule
 
 from plexrecs_assets.core.config import config_dir_from_env, load_app_config
-from plexrecs_assets.defs.recs.partitions import category_labels, category_partitions, range_tags
+from plexrecs_assets.core.run_blocks import partition_tags
+from plexrecs_assets.defs.recs.partitions import category_labels, category_partitions
 
 plexrecs_job = define_asset_job(
     "plexrecs_job",
@@ -19,4 +20,4 @@ plexrecs_job = define_asset_job(
 def daily_recommendations(context: ScheduleEvaluationContext):
     labels = category_labels()
     stamp = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "manual"
-    return RunRequest(run_key=f"daily-{stamp}", tags={**range_tags(labels), "plexrecs/mode": "loop"})
+    return RunRequest(run_key=f"daily-{stamp}", tags={**partition_tags(labels), "plexrecs/mode": "loop"})
