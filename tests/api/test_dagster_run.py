@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,24 +18,8 @@ import httpx
 import pytest
 import yaml
 
-DAGSTER_YAML = """\
-storage:
-  sqlite:
-    base_dir: {base}
-concurrency:
-  runs:
-    max_concurrent_runs: 1
-run_queue:
-  dequeue_interval_seconds: 1
-telemetry:
-  enabled: false
-"""
-WORKSPACE_YAML = """\
-load_from:
-  - python_module:
-      module_name: plexrecs_assets.definitions
-      location_name: plexrecs
-"""
+# The instance and workspace files the project ships (what docker-compose and `dagster dev` use).
+REPO = Path(__file__).resolve().parents[2]
 DAEMON_QUERY = '{ instance { daemonHealth { daemonStatus(daemonType: "QUEUED_RUN_COORDINATOR") { healthy } } } }'
 
 
@@ -85,9 +70,8 @@ def loop_mode(emulators, tmp_path):
     settings["api"].update(bind_addr=f"127.0.0.1:{api_port}", dagster_url=f"http://127.0.0.1:{ui_port}")
     app_yml.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     home.mkdir()
-    (home / "dagster.yaml").write_text(DAGSTER_YAML.format(base=home / "storage"), encoding="utf-8")
-    workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(WORKSPACE_YAML, encoding="utf-8")
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    workspace = REPO / "workspace.yaml"
     env = {**os.environ, **emulators.env(), "DAGSTER_HOME": str(home), "PLEXRECS_CONFIG_DIR": str(config_dir)}
     env.pop("DAGSTER_WEBSERVER_URL", None)
     env.pop("API_TOKEN", None)
