@@ -8,9 +8,10 @@ from dagster import Definitions, EnvVar, in_process_executor
 
 from plexrecs_assets.core.config import config_dir_from_env, load_app_config
 from plexrecs_assets.defs.history.assets import plex_inventory, taste_profile, watch_history
-from plexrecs_assets.defs.recs.assets import pmm_collections, raw_recs, resolved_recs
+from plexrecs_assets.defs.recs.assets import build_category_assets
 from plexrecs_assets.defs.recs.checks import pmm_files_valid, resolved_not_owned, resolved_not_recent, resolved_not_seen
-from plexrecs_assets.defs.recs.schedules import daily_recommendations, plexrecs_job
+from plexrecs_assets.defs.recs.partitions import category_partitions
+from plexrecs_assets.defs.recs.schedules import build_daily_schedule, build_job
 from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, PlexResource, TautulliResource, TmdbResource
 from plexrecs_assets.defs.settings import PlexRecsSettings
 
@@ -18,11 +19,13 @@ from plexrecs_assets.defs.settings import PlexRecsSettings
 def build_definitions() -> Definitions:
     config_dir = config_dir_from_env()
     app = load_app_config(config_dir)
+    partitions = category_partitions(config_dir)
+    job = build_job(partitions)
     return Definitions(
-        assets=[watch_history, plex_inventory, taste_profile, raw_recs, resolved_recs, pmm_collections],
+        assets=[watch_history, plex_inventory, taste_profile, *build_category_assets(partitions)],
         asset_checks=[resolved_not_owned, resolved_not_seen, resolved_not_recent, pmm_files_valid],
-        jobs=[plexrecs_job],
-        schedules=[daily_recommendations],
+        jobs=[job],
+        schedules=[build_daily_schedule(job, app.app.schedule_cron, config_dir)],
         executor=in_process_executor,
         resources={
             "settings": PlexRecsSettings(config_dir=str(config_dir)),

@@ -161,3 +161,14 @@ def test_token_budget_stops_before_it_is_exceeded(demo_env):
     assert summary.status == "failed"
     (cozy,) = summary.categories
     assert cozy.status == "failed" and "max_tokens_per_run=500" in cozy.error and cozy.published == 0
+
+
+def test_definitions_reread_categories_each_time(demo_env, monkeypatch):
+    """A long-lived process (or a test session) sees categories.yml edits on the next build."""
+    from plexrecs_assets.definitions import build_definitions
+
+    before = build_definitions().resolve_assets_def("raw_recs").partitions_def.get_partition_keys()
+    (demo_env / "config" / "categories.yml").write_text(
+        "categories:\n  - {label: \"Only this\", type: keyword, mood_keywords: [cozy]}\n", encoding="utf-8")
+    after = build_definitions().resolve_assets_def("raw_recs").partitions_def.get_partition_keys()
+    assert list(before) == SPEC_LABELS and list(after) == ["Only this"]

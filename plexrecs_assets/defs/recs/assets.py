@@ -11,7 +11,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from dagster import AssetExecutionContext, BackfillPolicy, Failure, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    BackfillPolicy,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    asset,
+)
 from sqlalchemy import insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,7 +33,6 @@ from plexrecs_assets.core.store.schema import recommendation_event, recommendati
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.defs.history.assets import Inventory
 from plexrecs_assets.defs.recs.context import category_context
-from plexrecs_assets.defs.recs.partitions import category_partitions
 from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, TmdbResource
 from plexrecs_assets.defs.runtime import job_scope
@@ -100,14 +108,6 @@ def _prepared_from_files(raw_path: str) -> Prepared:
     )
 
 
-@asset(
-    group_name=GROUP,
-    kinds={"openai", "json"},
-    partitions_def=category_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    description="The LLM's answer per category, saved as raw JSON. With `recommender.grounding: pool` the LLM "
-                "chooses from a pool of real TMDb titles built from the seeds, top likes and discover.",
-)
 def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: TmdbResource, llm: LlmResource,
              taste_profile: TasteProfile, plex_inventory: Inventory) -> MaterializeResult:
     with job_scope(context, settings) as (engine, job_id):
@@ -155,16 +155,6 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
         })
 
 
-@asset(
-    group_name=GROUP,
-    kinds={"tmdb", "json", "sqlite"},
-    partitions_def=category_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=[raw_recs],
-    description="Every LLM item verified against TMDb (title, year ±1, medium), enriched with imdb_id, runtime "
-                "and vote count; owned, seen, 60-day repeats, out-of-scope and duplicate items dropped; topped up "
-                "from the LLM and the pool. Saved as resolved JSON; updates `recommendation_history`.",
-)
 def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: TmdbResource, llm: LlmResource,
                   taste_profile: TasteProfile, plex_inventory: Inventory) -> MaterializeResult:
     with job_scope(context, settings) as (engine, job_id):
@@ -238,15 +228,6 @@ def _record_history(engine, job_id: int, label: str, items: list[dict], now: str
              "source": i.get("source"), "recommended_at": now} for i in items])
 
 
-@asset(
-    group_name=GROUP,
-    kinds={"kometa", "yaml"},
-    partitions_def=category_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    deps=[resolved_recs],
-    description="Kometa collection YAML per category: one file for movies (`tmdb_movie`) and one for series "
-                "(`tmdb_show`), `sync_mode: sync`, written atomically into `paths.pmm_out_dir`.",
-)
 def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
                     overseerr: OverseerrResource) -> MaterializeResult:
     with job_scope(context, settings) as (engine, job_id):
@@ -336,3 +317,35 @@ def _request_missing(context, engine, job_id: int, label: str, items: list[dict]
             if down:
                 return False
     return True
+
+
+def build_category_assets(partitions_def: PartitionsDefinition) -> list[AssetsDefinition]:
+    """The three per-category assets over ``partitions_def`` (one partition per label).
+
+    Built by a function rather than at import so that every ``build_definitions()`` reads
+    categories.yml afresh (a long-lived process, or tests, may see the file change)."""
+    common = {"group_name": GROUP, "partitions_def": partitions_def, "backfill_policy": BackfillPolicy.single_run()}
+    return [
+        asset(
+            **common,
+            kinds={"openai", "json"},
+            description="The LLM's answer per category, saved as raw JSON. With `recommender.grounding: pool` the "
+                        "LLM chooses from a pool of real TMDb titles built from the seeds, top likes and discover.",
+        )(raw_recs),
+        asset(
+            **common,
+            kinds={"tmdb", "json", "sqlite"},
+            deps=["raw_recs"],
+            description="Every LLM item verified against TMDb (title, year ±1, medium), enriched with imdb_id, "
+                        "runtime and vote count; owned, seen, 60-day repeats, out-of-scope and duplicate items "
+                        "dropped; topped up from the LLM and the pool. Saved as resolved JSON; updates "
+                        "`recommendation_history`.",
+        )(resolved_recs),
+        asset(
+            **common,
+            kinds={"kometa", "yaml"},
+            deps=["resolved_recs"],
+            description="Kometa collection YAML per category: one file for movies (`tmdb_movie`) and one for "
+                        "series (`tmdb_show`), `sync_mode: sync`, written atomically into `paths.pmm_out_dir`.",
+        )(pmm_collections),
+    ]

@@ -11,7 +11,6 @@ from plexrecs_assets.core.dedupe import RECENT_DAYS
 from plexrecs_assets.core.pmm import validate_collection_text
 from plexrecs_assets.core.store.schema import category_run, plex_inventory, recommendation_event, run_link
 from plexrecs_assets.core.taste import TasteProfile
-from plexrecs_assets.defs.recs.assets import pmm_collections, resolved_recs
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.pipeline import runs
 
@@ -41,7 +40,7 @@ def _result(context, engine, job_id, problems: list[str], what: str) -> AssetChe
     return AssetCheckResult(passed=not problems, metadata={"problems": problems[:20], "count": len(problems)})
 
 
-@asset_check(asset=resolved_recs, blocking=True, description="No resolved item is already in the Plex library.")
+@asset_check(asset="resolved_recs", blocking=True, description="No resolved item is already in the Plex library.")
 def resolved_not_owned(context: AssetCheckExecutionContext, settings: PlexRecsSettings) -> AssetCheckResult:
     engine = settings.engine()
     job_id = _this_job(context, engine)
@@ -53,7 +52,7 @@ def resolved_not_owned(context: AssetCheckExecutionContext, settings: PlexRecsSe
     return _result(context, engine, job_id, problems, "owned")
 
 
-@asset_check(asset=resolved_recs, blocking=True, additional_ins={"taste_profile": AssetIn()},
+@asset_check(asset="resolved_recs", blocking=True, additional_ins={"taste_profile": AssetIn()},
              description="No resolved item was already watched.")
 def resolved_not_seen(context: AssetCheckExecutionContext, settings: PlexRecsSettings,
                       taste_profile: TasteProfile) -> AssetCheckResult:
@@ -66,7 +65,7 @@ def resolved_not_seen(context: AssetCheckExecutionContext, settings: PlexRecsSet
     return _result(context, engine, job_id, problems, "seen")
 
 
-@asset_check(asset=resolved_recs, blocking=True, description="No item repeats a recommendation of the last 60 days.")
+@asset_check(asset="resolved_recs", blocking=True, description="No item repeats a recommendation of the last 60 days.")
 def resolved_not_recent(context: AssetCheckExecutionContext, settings: PlexRecsSettings) -> AssetCheckResult:
     engine = settings.engine()
     job_id = _this_job(context, engine)
@@ -85,7 +84,7 @@ def resolved_not_recent(context: AssetCheckExecutionContext, settings: PlexRecsS
     return _result(context, engine, job_id, problems, "60-day repeat")
 
 
-@asset_check(asset=pmm_collections, blocking=True, description="The Kometa files parse and hold only integer TMDb ids.")
+@asset_check(asset="pmm_collections", blocking=True, description="The Kometa files parse and hold only integer TMDb ids.")
 def pmm_files_valid(context: AssetCheckExecutionContext, settings: PlexRecsSettings) -> AssetCheckResult:
     engine = settings.engine()
     job_id = _this_job(context, engine)
