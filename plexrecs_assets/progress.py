@@ -6,7 +6,6 @@ and reports each start and finish to a callback (the CLI draws a rich progress b
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from typing import Callable
 
@@ -70,4 +69,4 @@ def noop(*_args) -> None:
     return None
 
 
-__all__ = ["StepWatcher", "StepCallback", "noop", "time"]
+__all__ = ["StepWatcher", "StepCallback", "noop"]

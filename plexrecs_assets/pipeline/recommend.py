@@ -38,7 +38,7 @@ class TokenBudget:
         self.used = used
         self._lock = threading.Lock()
 
-    def reserve(self, estimate: int, label: str) -> None:
+    def reserve(self, estimate: int) -> None:
         if self.limit is None:
             return
         with self._lock:
@@ -107,7 +107,6 @@ class Prepared:
     raw: dict  # the raw JSON document
     pool: list[Candidate]
     seeds: list[TitleFacts]
-    payload: dict  # the user payload sent (reused for top-up rounds)
     usage: Usage = field(default_factory=Usage)
 
 
@@ -228,7 +227,7 @@ def ask_llm(llm: LlmClient, payload: dict, ctx: CategoryContext, budget: TokenBu
     content, problem = "", ""
     for attempt in (1, 2):
         estimate = estimate_tokens(system, user, payload["constraints"]["count"])
-        budget.reserve(estimate, ctx.label)
+        budget.reserve(estimate)
         answer = llm.complete_json(system, user, OUTPUT_SCHEMA)
         usage.add(answer)
         budget.settle(estimate, (answer.prompt_tokens or 0) + (answer.completion_tokens or 0))
@@ -285,7 +284,7 @@ def prepare_category(ctx: CategoryContext, tmdb: TmdbFacts, llm: LlmClient, budg
         "model": usage.model,
         "recommendations": data.get("recommendations", []),
     }
-    return Prepared(raw=raw, pool=pool, seeds=seeds, payload=payload, usage=usage)
+    return Prepared(raw=raw, pool=pool, seeds=seeds, usage=usage)
 
 
 # ---------------------------------------------------------------- verification and selection

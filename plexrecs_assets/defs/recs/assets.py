@@ -104,7 +104,6 @@ def _prepared_from_files(raw_path: str) -> Prepared:
         raw=raw,
         pool=[Candidate(TitleFacts.from_json(p["facts"]), p["score"], set(p["sources"])) for p in doc["pool"]],
         seeds=[TitleFacts.from_json(s) for s in doc["seeds"]],
-        payload={},
     )
 
 
