@@ -80,13 +80,17 @@ def _float(value: Any) -> float | None:
         return None
 
 
+def _names(row: dict[str, Any], medium: str) -> tuple[Any, Any, Any]:
+    """(title, original title, first date): TMDb names these fields differently for TV."""
+    if medium == "movie":
+        return row.get("title"), row.get("original_title"), row.get("release_date")
+    return row.get("name"), row.get("original_name"), row.get("first_air_date")
+
+
 def summary_from_result(row: dict[str, Any], medium: str) -> TitleSummary:
     # /search/multi and trending tag each row; plain lists inherit the endpoint's medium
     medium = row.get("media_type") if row.get("media_type") in MEDIA else medium
-    if medium == "movie":
-        title, original, released = row.get("title"), row.get("original_title"), row.get("release_date")
-    else:
-        title, original, released = row.get("name"), row.get("original_name"), row.get("first_air_date")
+    title, original, released = _names(row, medium)
     return TitleSummary(
         tmdb_id=int(row["id"]),
         medium=medium,
@@ -108,14 +112,13 @@ def details_from_payload(body: dict[str, Any], medium: str) -> TitleDetails:
     keyword_rows = keywords_block.get("keywords") if medium == "movie" else keywords_block.get("results")
     if keyword_rows is None:
         keyword_rows = keywords_block.get("results") or keywords_block.get("keywords") or []
+    title, original, released = _names(body, medium)
     if medium == "movie":
-        title, original, released = body.get("title"), body.get("original_title"), body.get("release_date")
         imdb_id = body.get("imdb_id") or external.get("imdb_id")
         runtime = _int(body.get("runtime")) or None  # TMDb uses 0 for "unknown"
         countries = [c.get("iso_3166_1") for c in body.get("production_countries") or [] if c.get("iso_3166_1")]
         countries = countries or list(body.get("origin_country") or [])
     else:
-        title, original, released = body.get("name"), body.get("original_name"), body.get("first_air_date")
         imdb_id = external.get("imdb_id")  # TV has no top-level imdb_id
         run_times = [r for r in body.get("episode_run_time") or [] if _int(r)]
         last_episode = body.get("last_episode_to_air") or {}

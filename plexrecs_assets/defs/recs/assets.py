@@ -90,6 +90,12 @@ def category_workers(app, engine, job_id: int, tmdb: TmdbResource, llm: LlmResou
         yield Workers(TmdbFacts(tmdb_client, engine), llm_client, budget, io_pool, cat_pool)
 
 
+def _selected_categories(context: AssetExecutionContext, settings: PlexRecsSettings):
+    """(app config, categories by label, this step's labels in YAML-partition order)."""
+    categories = settings.categories()
+    return settings.app(), categories, [k for k in context.partition_keys if k in categories]
+
+
 def _pool_doc(prepared: Prepared) -> dict:
     return {"seeds": [s.to_json() for s in prepared.seeds],
             "pool": [{"facts": c.facts.to_json(), "score": round(c.score, 4), "sources": sorted(c.sources)}
@@ -110,9 +116,7 @@ def _prepared_from_files(raw_path: str) -> Prepared:
 def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: TmdbResource, llm: LlmResource,
              taste_profile: TasteProfile, plex_inventory: Inventory) -> MaterializeResult:
     with job_scope(context, settings) as (engine, job_id):
-        app = settings.app()
-        categories = settings.categories()
-        labels = [k for k in context.partition_keys if k in categories]
+        app, categories, labels = _selected_categories(context, settings)
         generated_at = utcnow_iso()
         results: dict[str, str | None] = {}
         usage_rows = []
@@ -157,9 +161,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
 def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: TmdbResource, llm: LlmResource,
                   taste_profile: TasteProfile, plex_inventory: Inventory) -> MaterializeResult:
     with job_scope(context, settings) as (engine, job_id):
-        app = settings.app()
-        categories = settings.categories()
-        labels = [k for k in context.partition_keys if k in categories]
+        app, categories, labels = _selected_categories(context, settings)
         results: dict[str, str | None] = {}
         rows = []
         with category_workers(app, engine, job_id, tmdb, llm) as w:
@@ -230,9 +232,7 @@ def _record_history(engine, job_id: int, label: str, items: list[dict], now: str
 def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
                     overseerr: OverseerrResource) -> MaterializeResult:
     with job_scope(context, settings) as (engine, job_id):
-        app = settings.app()
-        categories = settings.categories()
-        labels = [k for k in context.partition_keys if k in categories]
+        app, categories, labels = _selected_categories(context, settings)
         results: dict[str, str | None] = {}
         rows = []
         overseerr_up = True
