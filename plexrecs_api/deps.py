@@ -45,6 +45,7 @@ class ConfigSnapshot:
     categories_json: bytes
     _exact: dict[str, Category] = field(repr=False)
     _folded: dict[str, Category] = field(repr=False)
+    _by_id: dict[str, Category] = field(repr=False)
 
     @classmethod
     def build(cls, app: AppConfig, categories: list[Category], version: int) -> "ConfigSnapshot":
@@ -56,14 +57,22 @@ class ConfigSnapshot:
             categories_json=body.encode("utf-8"),
             _exact={c.label: c for c in categories},
             _folded={c.label.casefold(): c for c in categories},
+            _by_id={c.id: c for c in categories},
         )
 
     def find(self, label: str) -> Category | None:
         """The configured category for ``label`` (exact, else case-insensitive: labels are unique that way)."""
         return self._exact.get(label) or self._folded.get(label.casefold())
 
+    def find_id(self, category_id: str) -> Category | None:
+        """The configured category whose ``id`` is exactly ``category_id``."""
+        return self._by_id.get(category_id)
+
     def yaml_order(self) -> list[str]:
         return [c.label for c in self.categories]
+
+    def id_order(self) -> list[str]:
+        return [c.id for c in self.categories]
 
 
 class ConfigWatcher:

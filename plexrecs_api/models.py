@@ -100,7 +100,7 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     categories: list[str] | None = Field(
-        None, description="labels to run (default: every configured category)", min_length=1, max_length=500
+        None, description="labels or ids of the categories to run (default: every configured category)", min_length=1, max_length=500
     )
 
 

@@ -198,12 +198,13 @@ class RunService:
     def end(self) -> None:
         self._lock.release()
 
-    def execute(self, launcher: DagsterLauncher, labels: list[str], yaml_order: list[str], store: Store,
+    def execute(self, launcher: DagsterLauncher, labels: list[str], ids: list[str], id_order: list[str], store: Store,
                 categories_mtime: float | None) -> dict:
-        """Submit, wait and summarise. Releases the lock taken by ``try_begin`` in every case."""
+        """Submit (one run per block of neighbouring category ids), wait and summarise.
+        Releases the lock taken by ``try_begin`` in every case."""
         try:
             launcher.preflight(categories_mtime)
-            runs = [launcher.submit(block) for block in contiguous_blocks(labels, yaml_order)]
+            runs = [launcher.submit(block) for block in contiguous_blocks(ids, id_order)]
             launcher.wait(runs)
             return summarise(runs, labels, store)
         finally:

@@ -76,15 +76,20 @@ def ensure_dagster_home(db_path: str) -> Path:
 
 
 def select_categories(config_dir: Path, wanted: list[str] | None) -> tuple[list[str], list[str]]:
-    labels = [c.label for c in load_categories(config_dir)]
+    """(selected category ids, every id), both in categories.yml order. ``wanted`` holds
+    labels (as ``plexrecs run --category`` takes them) or ids."""
+    configured = load_categories(config_dir)
+    ids = [c.id for c in configured]
     if not wanted:
-        return labels, labels
-    unknown = [w for w in wanted if w not in labels]
+        return ids, ids
+    by_name = {**{c.label: c.id for c in configured}, **{c.id: c.id for c in configured}}
+    unknown = [w for w in wanted if w not in by_name]
     if unknown:
         raise UnknownCategoryError(
             f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {unknown!r}; configured in "
-            f"{Path(config_dir) / 'categories.yml'}: {labels!r}")
-    return [l for l in labels if l in wanted], labels
+            f"{Path(config_dir) / 'categories.yml'}: {[c.label for c in configured]!r}")
+    chosen = {by_name[w] for w in wanted}
+    return [i for i in ids if i in chosen], ids
 
 
 def _failure_message(result) -> str | None:
@@ -107,7 +112,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
     config_dir = Path(config_dir).resolve()
     os.environ["PLEXRECS_CONFIG_DIR"] = str(config_dir)
     app = load_app_config(config_dir)
-    selected, all_labels = select_categories(config_dir, categories)
+    selected, all_ids = select_categories(config_dir, categories)
     check_secrets(app)
     runs.require_run_lock(app.paths.db_path)
     try:
@@ -123,7 +128,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
         summary = RunSummary()
         statuses = []
         with DagsterInstance.get() as instance:
-            for block in contiguous_blocks(selected, all_labels):
+            for block in contiguous_blocks(selected, all_ids):
                 with StepWatcher(instance, on_step or noop) as watcher:
                     result = job.execute_in_process(
                         instance=instance, run_config=QUIET_LOGGERS, raise_on_error=False,
@@ -145,7 +150,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
                 statuses.append(job_row.get("status", "failed"))
                 if job_row.get("error_msg") and job_row.get("status") != "success":
                     summary.error = job_row["error_msg"]
-        order = {label: i for i, label in enumerate(all_labels)}
+        order = {c.label: i for i, c in enumerate(load_categories(config_dir))}
         summary.categories.sort(key=lambda c: order.get(c.label, len(order)))
         if statuses and all(s == "success" for s in statuses):
             summary.status = "success"

@@ -18,6 +18,13 @@ LabelParam = Path(
     examples=["True Crime", "Because — The Jinx"],
 )
 
+IdParam = Path(
+    description="the category id (categories.yml `id`, by default a slug of the label; see GET /v1/categories)",
+    pattern=r"^[a-z0-9-]+$",
+    max_length=100,
+    examples=["true-crime-4cfab3", "because-the-jinx-809728"],
+)
+
 _KINDS = {
     "resolved": ("resolved_json_path", ResolvedRecs, "resolved JSON"),
     "raw": ("raw_json_path", RawRecs, "raw JSON"),
@@ -45,13 +52,36 @@ def _recs_builder(label: str, kind: str):
     return build
 
 
-async def _serve(request: Request, label: str, kind: str) -> Response:
+async def _serve(request: Request, label: str, kind: str, *, by_id: bool = False) -> Response:
     state = api_state(request)
     snapshot = state.config.current()
-    category = snapshot.find(label)
+    category = snapshot.find_id(label) if by_id else snapshot.find(label)
     if category is None:  # answered before touching the store or the cache
-        raise not_found(f"no category {label!r} in categories.yml")
+        raise not_found(f"no category with {'id' if by_id else 'label'} {label!r} in categories.yml")
+    # The store rows are keyed by label (the spec's tables), so both routes share one answer.
     return await state.answer(("recs", kind, category.label), _recs_builder(category.label, kind))
+
+
+@router.get(
+    "/v1/categories/{category_id}/recs/latest/raw",
+    response_model=RawRecs,
+    responses=errors(404, 422, 503),
+    summary="Latest raw LLM output of a category, by id",
+)
+async def latest_raw_by_id(request: Request, category_id: str = IdParam) -> Response:
+    """As ``GET /v1/recs/{label}/latest/raw``, addressed by the category's id (no encoding needed)."""
+    return await _serve(request, category_id, "raw", by_id=True)
+
+
+@router.get(
+    "/v1/categories/{category_id}/recs/latest",
+    response_model=ResolvedRecs,
+    responses=errors(404, 422, 503),
+    summary="Latest resolved recommendations of a category, by id",
+)
+async def latest_resolved_by_id(request: Request, category_id: str = IdParam) -> Response:
+    """As ``GET /v1/recs/{label}/latest``, addressed by the category's id (no encoding needed)."""
+    return await _serve(request, category_id, "resolved", by_id=True)
 
 
 # Raw first: "{label:path}" may contain "/", so ".../latest/raw" must not be taken for a label ending in "/latest".

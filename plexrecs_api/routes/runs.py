@@ -34,12 +34,13 @@ async def latest_run(request: Request) -> Response:
 
 
 def selected_labels(requested: list[str] | None, snapshot: ConfigSnapshot) -> list[str]:
-    """Configured labels for the request, in YAML order; 400 naming any unknown label."""
+    """Configured labels for the request (each given as its label or its id), in YAML order;
+    400 naming any unknown one."""
     if requested is None:
         return snapshot.yaml_order()
     chosen, unknown = set(), []
     for label in requested:
-        category = snapshot.find(label)
+        category = snapshot.find(label) or snapshot.find_id(label)
         if category is None:
             unknown.append(label)
         else:
@@ -70,12 +71,14 @@ async def trigger_run(request: Request, body: RunRequest | None = Body(None)) ->
     labels = selected_labels(body.categories if body else None, snapshot)
     if not state.runs.try_begin():
         raise ApiError(409, "run_in_progress", "a run started through this API is still in progress; try again when it has finished")
-    launcher, store, yaml_order, mtime = state.launcher(snapshot), state.store(snapshot), snapshot.yaml_order(), state.categories_mtime()
+    # Dagster runs are keyed by category id; the response keeps the labels.
+    ids = [snapshot.find(label).id for label in labels]
+    launcher, store, id_order, mtime = state.launcher(snapshot), state.store(snapshot), snapshot.id_order(), state.categories_mtime()
     started = threading.Event()
 
     def work() -> dict:
         started.set()  # from here on, execute() releases the lock whatever happens
-        return state.runs.execute(launcher, labels, yaml_order, store, mtime)
+        return state.runs.execute(launcher, labels, ids, id_order, store, mtime)
 
     try:
         result = await run_in_threadpool(work)

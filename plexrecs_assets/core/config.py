@@ -14,6 +14,8 @@ import yaml
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
+from plexrecs_assets.core.keys import CATEGORY_ID_MAX_LEN, CATEGORY_ID_RE, default_category_id
+
 DEFAULT_CONFIG_DIR = "/config"
 MediaType = Literal["movie", "tv"]
 
@@ -163,12 +165,29 @@ class TmdbFilters(_Strict):
 
 
 class _CategoryBase(_Strict):
+    # The machine key (partitions, run ranges, file names, API paths); filled from the label
+    # when categories.yml has none (see core.keys.default_category_id).
+    id: str = Field(min_length=1, max_length=CATEGORY_ID_MAX_LEN)
     label: str = Field(min_length=1, max_length=200)
     media_types: list[MediaType] = Field(default_factory=lambda: ["movie", "tv"], min_length=1)
     tmdb_filters: TmdbFilters = Field(default_factory=TmdbFilters)
     keywords_prefer: list[str] = Field(default_factory=list)
     keywords_avoid: list[str] = Field(default_factory=list)
     recs: int | None = Field(None, ge=1, le=100)  # overrides recommender.recs_per_category
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("id") is None and isinstance(data.get("label"), str):
+            data = {**data, "id": default_category_id(data["label"])}
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not CATEGORY_ID_RE.fullmatch(value):
+            raise ValueError("id must use only lowercase ASCII letters, digits and '-' ([a-z0-9-]+)")
+        return value
 
     @field_validator("label")
     @classmethod
@@ -224,6 +243,15 @@ class CategoriesFile(_Strict):
                     f"duplicate label {category.label!r} at categories.{index} (first at categories.{seen[key]})"
                 )
             seen[key] = index
+        ids: dict[str, int] = {}
+        for index, category in enumerate(self.categories):
+            first = ids.setdefault(category.id, index)
+            if first != index:
+                other = self.categories[first]
+                # Starts with its path: _format_errors shows it as is.
+                raise ValueError(
+                    f"categories.{index}.id: duplicate id {category.id!r} (label {category.label!r}; first at "
+                    f"categories.{first}, label {other.label!r}); give one of them a different id")
         return self
 
 
@@ -248,6 +276,8 @@ def _format_errors(exc: ValidationError, data: Any) -> list[str]:
             problems.append(f"{path}.type: unknown category type {tag!r} (expected genre, title_seed, keyword or seed_list)")
         elif err["type"] == "union_tag_not_found":
             problems.append(f"{path}.type: required field is missing (genre, title_seed, keyword or seed_list)")
+        elif not err["loc"] and err["msg"].removeprefix("Value error, ").startswith("categories."):
+            problems.append(err["msg"].removeprefix("Value error, "))
         else:
             msg = err["msg"].removeprefix("Value error, ")
             shown = value if not isinstance(value, (dict, list)) or len(repr(value)) < 120 else "…"

@@ -1,20 +1,20 @@
 """Where output files go, and how they are written.
 
-Labels are free text (spaces, em dashes, slashes, even ``..``); they never become a path
-directly. ``label_slug`` makes a bounded, ASCII, collision-resistant file name, and every
-path is checked to stay inside its output directory. Files are written atomically
+Labels are free text (spaces, em dashes, slashes, even ``..``); they never become a path.
+File names are keyed by the category id (``core.keys``: ``[a-z0-9-]+``, by default a bounded,
+ASCII, collision-resistant slug of the label), and every path is checked to stay inside its
+output directory. Files are written atomically
 (temp file in the same directory, fsync, rename) so readers never see a torn file.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import tempfile
-import unicodedata
 from pathlib import Path
 from typing import Any
+
+from plexrecs_assets.core.keys import default_category_id, is_category_id
 
 PMM_PREFIX = "plexrecs-"
 MANIFEST_NAME = ".plexrecs-manifest.json"
@@ -25,11 +25,15 @@ class UnsafePathError(ValueError):
 
 
 def label_slug(label: str, max_len: int = 60) -> str:
-    """``"Because — The Jinx"`` → ``"because-the-jinx-5e0c1a"``: readable, bounded, unique per label."""
-    ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
-    words = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:max_len].strip("-")
-    digest = hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()[:6]
-    return f"{words}-{digest}" if words else f"category-{digest}"
+    """The default category id of ``label`` (kept under its old name for callers and tests)."""
+    return default_category_id(label, max_len)
+
+
+def file_key(category_id: str) -> str:
+    """The file-name stem of a category: its id, refused unless it is one (never a label)."""
+    if not is_category_id(category_id):
+        raise UnsafePathError(f"not a category id: {category_id!r} (expected [a-z0-9-]+)")
+    return category_id
 
 
 def inside(base: str | Path, candidate: str | Path) -> Path:
@@ -45,17 +49,17 @@ def run_dir(json_out_dir: str | Path, job_id: int) -> Path:
     return Path(json_out_dir) / "runs" / f"{int(job_id):06d}"
 
 
-def raw_json_path(json_out_dir: str | Path, job_id: int, label: str) -> Path:
-    return inside(json_out_dir, run_dir(json_out_dir, job_id) / f"{label_slug(label)}.raw.json")
+def raw_json_path(json_out_dir: str | Path, job_id: int, category_id: str) -> Path:
+    return inside(json_out_dir, run_dir(json_out_dir, job_id) / f"{file_key(category_id)}.raw.json")
 
 
-def resolved_json_path(json_out_dir: str | Path, job_id: int, label: str) -> Path:
-    return inside(json_out_dir, run_dir(json_out_dir, job_id) / f"{label_slug(label)}.resolved.json")
+def resolved_json_path(json_out_dir: str | Path, job_id: int, category_id: str) -> Path:
+    return inside(json_out_dir, run_dir(json_out_dir, job_id) / f"{file_key(category_id)}.resolved.json")
 
 
-def pmm_paths(pmm_out_dir: str | Path, label: str) -> dict[str, Path]:
+def pmm_paths(pmm_out_dir: str | Path, category_id: str) -> dict[str, Path]:
     """Stable per-category Kometa files (Kometa's config.yml points at them)."""
-    slug = label_slug(label)
+    slug = file_key(category_id)
     return {
         "movie": inside(pmm_out_dir, Path(pmm_out_dir) / f"{PMM_PREFIX}{slug}-movies.yml"),
         "tv": inside(pmm_out_dir, Path(pmm_out_dir) / f"{PMM_PREFIX}{slug}-series.yml"),

@@ -1,20 +1,22 @@
 """How a set of categories becomes Dagster runs (no Dagster imports: the API uses it too).
 
-A partition range cannot skip keys, so a subset is split into blocks of neighbours in
-categories.yml order; each block is one run, tagged as a single key or a key range.
+The partition keys are category ids (``core.keys``), never labels: Dagster forbids ``...``,
+``|``, ``,``, ``[`` and ``]`` in keys, and a label may hold any of them. A partition range
+cannot skip keys, so a subset is split into blocks of neighbours in categories.yml order;
+each block is one run, tagged as a single key or a key range.
 """
 from __future__ import annotations
 
 
 def contiguous_blocks(selected: list[str], yaml_order: list[str]) -> list[list[str]]:
-    """``selected`` split into runs of neighbours in ``yaml_order`` (each block keeps that order)."""
-    position = {label: i for i, label in enumerate(yaml_order)}
+    """``selected`` ids split into runs of neighbours in ``yaml_order`` (each block keeps that order)."""
+    position = {category_id: i for i, category_id in enumerate(yaml_order)}
     blocks: list[list[str]] = []
-    for label in sorted(set(selected), key=position.__getitem__):
-        if blocks and position[blocks[-1][-1]] == position[label] - 1:
-            blocks[-1].append(label)
+    for category_id in sorted(set(selected), key=position.__getitem__):
+        if blocks and position[blocks[-1][-1]] == position[category_id] - 1:
+            blocks[-1].append(category_id)
         else:
-            blocks.append([label])
+            blocks.append([category_id])
     return blocks
 
 

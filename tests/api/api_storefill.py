@@ -10,6 +10,7 @@ import yaml
 from sqlalchemy import insert
 
 from plexrecs_assets.core import outputs
+from plexrecs_assets.core.keys import default_category_id
 from plexrecs_assets.core.store.db import init_db
 from plexrecs_assets.core.store.schema import category_run, job_run, llm_usage, run_link
 
@@ -47,13 +48,13 @@ def write_config(layout: Layout, categories: dict = CATEGORIES, api: dict | None
 
 
 def _files(layout: Layout, job_id: int, label: str, tmdb_ids: list[int]) -> dict:
-    raw = outputs.raw_json_path(layout.json_out_dir, job_id, label)
+    raw = outputs.raw_json_path(layout.json_out_dir, job_id, default_category_id(label))
     outputs.atomic_write_json(raw, {
         "category": label, "generated_at": "2025-10-07T03:00:03Z",
         "recommendations": [{"title": f"Title {i}", "year": 2020, "medium": "movie", "why": "because",
                              "keywords": ["k"], "tmdb_id": i} for i in tmdb_ids],
     })
-    resolved = outputs.resolved_json_path(layout.json_out_dir, job_id, label)
+    resolved = outputs.resolved_json_path(layout.json_out_dir, job_id, default_category_id(label))
     outputs.atomic_write_json(resolved, {
         "category": label, "resolved_at": "2025-10-07T03:00:16Z",
         "items": [{"title": f"Title {i}", "year": 2020, "medium": "movie", "tmdb_id": i, "imdb_id": f"tt{i:07d}",
@@ -61,7 +62,7 @@ def _files(layout: Layout, job_id: int, label: str, tmdb_ids: list[int]) -> dict
                   for i in tmdb_ids],
         "dropped": {"owned": 1},
     })
-    movie = outputs.pmm_paths(layout.pmm_out_dir, label)["movie"]
+    movie = outputs.pmm_paths(layout.pmm_out_dir, default_category_id(label))["movie"]
     outputs.atomic_write_text(movie, yaml.safe_dump({"collections": {f"!01_Recommended — {label} (Movies)": {
         "tmdb_movie": tmdb_ids, "sync_mode": "sync", "summary": "AI-curated picks"}}}, allow_unicode=True))
     outputs.record_pmm_file(layout.pmm_out_dir, movie, label, "movie", len(tmdb_ids))

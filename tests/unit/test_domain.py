@@ -4,10 +4,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import pytest
 import yaml
 
 from plexrecs_assets.core.history import roll_up_history
-from plexrecs_assets.core.outputs import inside, label_slug, pmm_paths
+from plexrecs_assets.core.outputs import UnsafePathError, inside, label_slug, pmm_paths
 from plexrecs_assets.core.pmm import render_collection, validate_collection_text
 from plexrecs_assets.core.resolve import choose_match, normalize_title, title_similarity
 
@@ -64,8 +65,10 @@ def test_labels_never_escape_output_dirs(tmp_path):
     for label in ["../../etc/passwd", "a/b", "..", "x" * 500, "Ünïcødé — 🎬", "\u2028line"]:
         slug = label_slug(label)
         assert "/" not in slug and ".." not in slug and len(slug) <= 70
-        for path in pmm_paths(tmp_path, label).values():
+        for path in pmm_paths(tmp_path, slug).values():
             assert inside(tmp_path, path) == path.resolve()
+        with pytest.raises(UnsafePathError):  # file names are keyed by id, never by a raw label
+            pmm_paths(tmp_path, label)
     assert label_slug("a/b") != label_slug("a-b")
 
 

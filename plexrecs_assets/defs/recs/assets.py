@@ -91,9 +91,12 @@ def category_workers(app, engine, job_id: int, tmdb: TmdbResource, llm: LlmResou
 
 
 def _selected_categories(context: AssetExecutionContext, settings: PlexRecsSettings):
-    """(app config, categories by label, this step's labels in YAML-partition order)."""
+    """(app config, categories by label, this step's labels in YAML-partition order).
+
+    Partition keys are category ids; the store rows and the documents keep the label."""
     categories = settings.categories()
-    return settings.app(), categories, [k for k in context.partition_keys if k in categories]
+    label_of = {c["id"]: label for label, c in categories.items()}
+    return settings.app(), categories, [label_of[k] for k in context.partition_keys if k in label_of]
 
 
 def _pool_doc(prepared: Prepared) -> dict:
@@ -129,7 +132,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
                 try:
                     ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys)
                     prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at)
-                    raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, label)
+                    raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, category["id"])
                     outputs.atomic_write_json(raw_path, prepared.raw)
                     outputs.atomic_write_json(raw_path.with_name(raw_path.name.replace(".raw.json", ".pool.json")),
                                               _pool_doc(prepared))
@@ -186,7 +189,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                     doc = {"category": label, "resolved_at": now, "items": resolution.items,
                            "dropped": resolution.dropped, "rejected": resolution.rejected,
                            "sources": resolution.sources, "diversity": resolution.diversity}
-                    path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, label)
+                    path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, category["id"])
                     outputs.atomic_write_json(path, doc)
                     _record_history(engine, job_id, label, resolution.items, now)
                     runs.update_category(engine, cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
@@ -249,7 +252,7 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
                 if not resolved_path:
                     raise CategoryFailed("no resolved recommendations yet; materialize resolved_recs first")
                 doc = json.loads(Path(resolved_path).read_text(encoding="utf-8"))
-                paths = outputs.pmm_paths(app.paths.pmm_out_dir, label)
+                paths = outputs.pmm_paths(app.paths.pmm_out_dir, category["id"])
                 written = {}
                 for medium, path in paths.items():
                     outputs.claim_pmm_file(app.paths.pmm_out_dir, path)

@@ -12,7 +12,7 @@ from dagster import (
 )
 
 from plexrecs_assets.core.run_blocks import partition_tags
-from plexrecs_assets.defs.recs.partitions import category_labels
+from plexrecs_assets.defs.recs.partitions import category_ids
 
 JOB_NAME = "plexrecs_job"
 
@@ -32,8 +32,8 @@ def build_daily_schedule(job, cron: str, config_dir: str | Path) -> ScheduleDefi
               # Loop mode means "run on the schedule": the daemon picks it up without a click in the UI.
               default_status=DefaultScheduleStatus.RUNNING)
     def daily_recommendations(context: ScheduleEvaluationContext):
-        labels = category_labels(config_dir)
+        ids = category_ids(config_dir)
         stamp = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "manual"
-        return RunRequest(run_key=f"daily-{stamp}", tags={**partition_tags(labels), "plexrecs/mode": "loop"})
+        return RunRequest(run_key=f"daily-{stamp}", tags={**partition_tags(ids), "plexrecs/mode": "loop"})
 
     return daily_recommendations
