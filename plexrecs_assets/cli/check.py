@@ -99,6 +99,8 @@ def check(
         raise typer.Exit(2)
     out.print(f"config: {config_dir}: app.yml and categories.yml are valid "
               f"({len(categories)} categor{'y' if len(categories) == 1 else 'ies'})")
+    for category in categories:  # the ids are the partition keys, file names and API paths
+        out.print(f"  {category.id}  {escape(category.label)}")
     secrets = [env[v] for v in SECRET_ENV_VARS if env.get(v)]
     results = run_checks(cfg, env)
     for result in results:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from plexrecs_assets.cli import app
@@ -24,13 +25,13 @@ def print_summary(summary) -> None:
     for c in summary.categories:
         dropped = ", ".join(f"{k}={v}" for k, v in sorted(c.dropped.items())) or "-"
         table.add_row(
-            c.label, str(c.published), dropped, _sources(c), f"{c.prompt_tokens}/{c.completion_tokens}"
+            escape(c.label), str(c.published), dropped, _sources(c), f"{c.prompt_tokens}/{c.completion_tokens}"
             + (f" {c.model}" if c.model else ""),
             c.status if c.status == "success" else f"{c.status}: {c.error}",
         )
     out.print(table)
     for c in summary.categories:
-        out.print(f"[bold]{c.label}[/] files:", highlight=False)
+        out.print(f"[bold]{escape(c.label)}[/] files:", highlight=False)
         for path in c.files or ["(none)"]:
             out.print(f"  {path}", highlight=False, soft_wrap=True)
     total_p = sum(c.prompt_tokens for c in summary.categories)

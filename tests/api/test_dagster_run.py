@@ -18,6 +18,8 @@ import httpx
 import pytest
 import yaml
 
+from plexrecs_assets.core.keys import default_category_id
+
 # The instance and workspace files the project ships (what docker-compose and `dagster dev` use).
 REPO = Path(__file__).resolve().parents[2]
 DAEMON_QUERY = '{ instance { daemonHealth { daemonStatus(daemonType: "QUEUED_RUN_COORDINATOR") { healthy } } } }'
@@ -120,7 +122,8 @@ def test_post_run_goes_through_dagster_and_is_one_at_a_time(loop_mode):
     assert body["status"] == "success"
     assert body["categories"] == labels
     [run] = body["dagster_runs"]  # all categories are contiguous: one run with a partition range
-    assert run["status"] == "SUCCESS" and run["partition_keys"] == labels
+    ids = [default_category_id(label) for label in labels]  # Dagster partition keys are the category ids
+    assert run["status"] == "SUCCESS" and run["partition_keys"] == ids
     assert run["job"]["status"] == "success"
     assert run["run_id"] in run["job"]["dagster_run_ids"]
     assert {c["label"] for c in run["job"]["categories"]} == set(labels)
@@ -133,7 +136,7 @@ def test_post_run_goes_through_dagster_and_is_one_at_a_time(loop_mode):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["categories"] == [labels[0], labels[2]]
-    assert [r["partition_keys"] for r in body["dagster_runs"]] == [[labels[0]], [labels[2]]]
-    assert all(r["status"] == "SUCCESS" and r["job"]["categories"][0]["label"] == r["partition_keys"][0]
+    assert [r["partition_keys"] for r in body["dagster_runs"]] == [[ids[0]], [ids[2]]]
+    assert all(r["status"] == "SUCCESS" and default_category_id(r["job"]["categories"][0]["label"]) == r["partition_keys"][0]
                for r in body["dagster_runs"])
     assert httpx.get(f"{api}/v1/health", timeout=5).json()["run_in_progress"] is False

@@ -75,6 +75,27 @@ def test_recs_are_the_files_recorded_by_the_latest_successful_run(client, filled
         assert client.get(recs_url(label)).json() == json.load(fh)
 
 
+def test_recs_by_category_id_are_the_recs_by_label(client, filled):
+    body = client.get("/v1/categories").json()
+    ids = {c["label"]: c["id"] for c in body["categories"]}
+    assert list(ids) == filled.labels
+    served = 0
+    for label, category_id in ids.items():
+        by_label, by_id = client.get(recs_url(label)), client.get(f"/v1/categories/{category_id}/recs/latest")
+        raw_by_id = client.get(f"/v1/categories/{category_id}/recs/latest/raw")
+        assert by_id.status_code == by_label.status_code
+        assert by_id.json() == by_label.json() and raw_by_id.json() == client.get(recs_url(label, raw=True)).json()
+        served += by_id.status_code == 200
+    assert served >= 2
+
+
+def test_unknown_or_malformed_category_id(client):
+    missing = client.get("/v1/categories/no-such-category/recs/latest")
+    assert missing.status_code == 404 and "no-such-category" in missing.json()["error"]["message"]
+    # A label is not an id: ids are [a-z0-9-]+ only.
+    assert client.get(f"/v1/categories/{quote('True Crime', safe='')}/recs/latest").status_code == 422
+
+
 def test_label_is_matched_case_insensitively(client, filled):
     label = filled.labels[0]
     assert client.get(recs_url(label.upper())).json() == client.get(recs_url(label)).json()
@@ -107,6 +128,7 @@ def test_openapi_has_a_response_model_for_every_endpoint(client):
         ("get", "/v1/health"), ("get", "/v1/categories"), ("get", "/v1/runs/latest"),
         ("get", "/v1/recs/{label}/latest"), ("get", "/v1/recs/{label}/latest/raw"),
         ("get", "/v1/pmm/collections"), ("post", "/v1/run"),
+        ("get", "/v1/categories/{category_id}/recs/latest"), ("get", "/v1/categories/{category_id}/recs/latest/raw"),
     }
     found = {(m, p) for p, ops in schema["paths"].items() for m in ops}
     assert found == expected

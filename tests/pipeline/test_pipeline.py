@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from plexrecs_assets.core.keys import default_category_id
 from plexrecs_assets.core.config import load_categories
 from plexrecs_assets.core.pmm import collection_name
 from plexrecs_assets.runner import run_once
@@ -147,8 +148,8 @@ def test_categories_partition_definition_matches_yaml(demo_env):
 
     defs = build_definitions()
     raw = defs.resolve_assets_def("raw_recs")
-    labels = [c.label for c in load_categories(demo_env / "config")]
-    assert list(raw.partitions_def.get_partition_keys()) == labels
+    ids = [c.id for c in load_categories(demo_env / "config")]
+    assert list(raw.partitions_def.get_partition_keys()) == ids  # partition keys are category ids, not labels
     job = defs.resolve_job_def("plexrecs_job")
     assert job.executor_def.name == "in_process"
 
@@ -171,4 +172,5 @@ def test_definitions_reread_categories_each_time(demo_env, monkeypatch):
     (demo_env / "config" / "categories.yml").write_text(
         "categories:\n  - {label: \"Only this\", type: keyword, mood_keywords: [cozy]}\n", encoding="utf-8")
     after = build_definitions().resolve_assets_def("raw_recs").partitions_def.get_partition_keys()
-    assert list(before) == SPEC_LABELS and list(after) == ["Only this"]
+    assert list(before) == [default_category_id(label) for label in SPEC_LABELS]
+    assert list(after) == [default_category_id("Only this")]
