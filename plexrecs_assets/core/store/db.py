@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 
-from plexrecs_assets.core.store.schema import SPEC_DDL, extra_metadata
+from plexrecs_assets.core.store.migrations import migrate
+from plexrecs_assets.core.store.schema import extra_metadata
 
 _ENGINES: dict[str, Engine] = {}
 
@@ -56,12 +57,12 @@ def connect(db_path: str | Path, *, readonly: bool = False) -> Engine:
 
 
 def init_db(db_path: str | Path) -> Engine:
-    """Create the spec's tables (verbatim DDL) and PlexRecs' extra tables; idempotent."""
+    """Apply the numbered migrations (``migrations.py``: the spec's tables with their verbatim
+    DDL, PlexRecs' extra tables, later changes) and return the engine; idempotent."""
+    migrate(db_path)
     engine = connect(db_path)
-    with engine.begin() as conn:
-        for statement in SPEC_DDL.split(";"):
-            if statement.strip():
-                conn.execute(text(statement))
+    # Transitional safety net: a table declared in schema.py without a migration yet is still
+    # created (existing tables are left alone). New columns always need a migration.
     extra_metadata.create_all(engine)
     return engine
 

@@ -2,7 +2,8 @@
 
 The five tables of the product spec are created from the spec's DDL verbatim (``SPEC_DDL``),
 so the on-disk schema is exactly the documented one; the SQLAlchemy ``Table`` objects below
-mirror it for queries. Tables PlexRecs added later (``llm_usage``, ``tmdb_details_cache``,
+mirror it for queries. The schema itself is created and changed only by the numbered
+migrations in ``migrations.py``. Tables PlexRecs added later (``llm_usage``, ``tmdb_details_cache``,
 ``overseerr_request``) are plain SQLAlchemy tables.
 """
 from __future__ import annotations
@@ -208,5 +209,9 @@ recommendation_event = Table(
     Column("media_type", Text, nullable=False),
     Column("source", Text),  # llm | llm_retry | pool_fill
     Column("recommended_at", Text, nullable=False),
+    # The target key (core.keys.TargetKey), added by migration 2; older rows were backfilled.
+    Column("user_key", Text, nullable=False, server_default="household"),
+    Column("category_id", Text),
     Index("ix_rec_event_label", "label", "tmdb_id", "media_type"),
+    Index("ix_rec_event_target", "user_key", "category_id", "tmdb_id", "media_type"),
 )

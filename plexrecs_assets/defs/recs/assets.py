@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.core import outputs
+from plexrecs_assets.core.keys import TargetKey
 from plexrecs_assets.core.models import Candidate, TitleFacts
 from plexrecs_assets.core.pmm import render_collection
 from plexrecs_assets.core.store.db import utcnow_iso
@@ -191,7 +192,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                            "sources": resolution.sources, "diversity": resolution.diversity}
                     path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, category["id"])
                     outputs.atomic_write_json(path, doc)
-                    _record_history(engine, job_id, label, resolution.items, now)
+                    _record_history(engine, job_id, label, TargetKey.household(category["id"]), resolution.items, now)
                     runs.update_category(engine, cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
                     if resolution.usage.calls:
                         runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=f"{label}",
@@ -218,7 +219,8 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
         })
 
 
-def _record_history(engine, job_id: int, label: str, items: list[dict], now: str) -> None:
+def _record_history(engine, job_id: int, label: str, target: TargetKey, items: list[dict], now: str) -> None:
+    """The 60-day history stays keyed by label (the spec's table); the event log also carries the target key."""
     if not items:
         return
     with engine.begin() as conn:
@@ -228,8 +230,9 @@ def _record_history(engine, job_id: int, label: str, items: list[dict], now: str
             [{"label": label, "tmdb_id": i["tmdb_id"], "media_type": i["medium"], "first_seen_at": now,
               "last_seen_at": now} for i in items])
         conn.execute(insert(recommendation_event), [
-            {"job_id": job_id, "label": label, "tmdb_id": i["tmdb_id"], "media_type": i["medium"],
-             "source": i.get("source"), "recommended_at": now} for i in items])
+            {"job_id": job_id, "label": label, "user_key": target.user_key, "category_id": target.category_id,
+             "tmdb_id": i["tmdb_id"], "media_type": i["medium"], "source": i.get("source"), "recommended_at": now}
+            for i in items])
 
 
 def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,

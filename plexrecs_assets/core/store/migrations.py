@@ -1,0 +1,184 @@
+"""Numbered schema migrations, applied at start (``init_db``) and recorded in ``schema_version``.
+
+Each migration is a function of one stdlib ``sqlite3`` connection. All pending migrations run
+in one ``BEGIN IMMEDIATE`` transaction: SQLite DDL is transactional, so a failure leaves the
+database exactly as it was, and the write lock makes a second process starting at the same
+time wait and then find nothing left to do. (SQLAlchemy's pysqlite driver commits DDL on its
+own, which is why this module talks to sqlite3 directly.)
+
+Rules for a new migration: append it to ``MIGRATIONS`` with the next number; never edit one
+that has shipped; never change the five spec tables (their DDL is fixed by the product spec);
+add columns or tables only. A database written before migrations existed (release 3933b5f)
+has every table of migration 1 already, so migration 1 is idempotent (``IF NOT EXISTS``).
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from plexrecs_assets.core.keys import HOUSEHOLD, default_category_id
+from plexrecs_assets.core.store.schema import SPEC_DDL
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was migrated by a newer PlexRecs than this one."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _statements(ddl: str) -> list[str]:
+    return [s.strip() for s in ddl.split(";") if s.strip()]
+
+
+# The tables PlexRecs had added beyond the spec, frozen as release 3933b5f created them
+# (SQLAlchemy's DDL for schema.py at that commit), so a new database and an upgraded one
+# end up with the same schema.
+BASELINE_EXTRA_DDL = """
+CREATE TABLE IF NOT EXISTS llm_usage (
+	id INTEGER NOT NULL, 
+	job_id INTEGER NOT NULL, 
+	category_run_id INTEGER, 
+	label TEXT NOT NULL, 
+	model TEXT NOT NULL, 
+	calls INTEGER NOT NULL, 
+	prompt_tokens INTEGER NOT NULL, 
+	completion_tokens INTEGER NOT NULL, 
+	recorded_at TEXT NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS ix_llm_usage_job ON llm_usage (job_id);
+CREATE TABLE IF NOT EXISTS tmdb_details_cache (
+	id INTEGER NOT NULL, 
+	tmdb_id INTEGER NOT NULL, 
+	media_type TEXT NOT NULL, 
+	payload TEXT NOT NULL, 
+	fetched_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT ux_tmdb_details UNIQUE (tmdb_id, media_type)
+);
+CREATE TABLE IF NOT EXISTS tmdb_list_cache (
+	id INTEGER NOT NULL, 
+	cache_key TEXT NOT NULL, 
+	payload TEXT NOT NULL, 
+	fetched_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT ux_tmdb_list_cache UNIQUE (cache_key)
+);
+CREATE TABLE IF NOT EXISTS overseerr_request (
+	id INTEGER NOT NULL, 
+	job_id INTEGER NOT NULL, 
+	label TEXT NOT NULL, 
+	tmdb_id INTEGER NOT NULL, 
+	media_type TEXT NOT NULL, 
+	outcome TEXT NOT NULL, 
+	request_id INTEGER, 
+	detail TEXT, 
+	requested_at TEXT NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE TABLE IF NOT EXISTS run_link (
+	id INTEGER NOT NULL, 
+	job_id INTEGER NOT NULL, 
+	dagster_run_id TEXT NOT NULL, 
+	partition_keys TEXT, 
+	PRIMARY KEY (id), 
+	CONSTRAINT ux_run_link_dagster UNIQUE (dagster_run_id)
+);
+CREATE TABLE IF NOT EXISTS recommendation_event (
+	id INTEGER NOT NULL, 
+	job_id INTEGER NOT NULL, 
+	label TEXT NOT NULL, 
+	tmdb_id INTEGER NOT NULL, 
+	media_type TEXT NOT NULL, 
+	source TEXT, 
+	recommended_at TEXT NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS ix_rec_event_label ON recommendation_event (label, tmdb_id, media_type)
+"""
+
+
+def _baseline(conn: sqlite3.Connection) -> None:
+    """1: the spec's five tables (verbatim DDL) and the extra tables of release 3933b5f."""
+    for statement in _statements(SPEC_DDL) + _statements(BASELINE_EXTRA_DDL):
+        conn.execute(statement)
+
+
+def _event_target_key(conn: sqlite3.Connection) -> None:
+    """2: ``recommendation_event`` gains the target key ``(user_key, category_id)``.
+
+    Rows written before category ids existed belong to the household and to the default id
+    of their label: release 3933b5f had no explicit ids, so that is exactly their id."""
+    conn.execute(f"ALTER TABLE recommendation_event ADD COLUMN user_key TEXT NOT NULL DEFAULT '{HOUSEHOLD}'")
+    conn.execute("ALTER TABLE recommendation_event ADD COLUMN category_id TEXT")
+    labels = [row[0] for row in conn.execute("SELECT DISTINCT label FROM recommendation_event")]
+    conn.executemany("UPDATE recommendation_event SET category_id = ? WHERE label = ?",
+                     [(default_category_id(label), label) for label in labels])
+    conn.execute("CREATE INDEX IF NOT EXISTS ix_rec_event_target "
+                 "ON recommendation_event (user_key, category_id, tmdb_id, media_type)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "baseline: spec tables and the extra tables of release 3933b5f", _baseline),
+    Migration(2, "recommendation_event: user_key and category_id", _event_target_key),
+)
+LATEST = MIGRATIONS[-1].version
+
+SCHEMA_VERSION_DDL = """CREATE TABLE IF NOT EXISTS schema_version (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)"""
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    """The highest applied migration; 0 for a new database or one from before migrations."""
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'").fetchone()
+    if not exists:
+        return 0
+    return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
+
+
+def migrate(db_path: str | Path, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database at ``db_path`` (created if missing) up to the last migration; returns
+    its version. Idempotent and safe to call from several processes at once."""
+    path = Path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    latest = migrations[-1].version
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)  # explicit BEGIN/COMMIT below
+    try:
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA journal_mode=WAL")  # as connect() sets it; not allowed inside a transaction
+        version = current_version(conn)
+        if version == latest:
+            return version
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = current_version(conn)  # another process may have migrated while we waited
+            if version > latest:
+                raise SchemaTooNewError(
+                    f"{path}: database schema version {version} is newer than this PlexRecs knows ({latest}); "
+                    "it was written by a newer release: upgrade PlexRecs (downgrades are not supported)")
+            conn.execute(SCHEMA_VERSION_DDL)
+            for migration in migrations:
+                if migration.version > version:
+                    migration.apply(conn)
+                    conn.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                                 (migration.version, migration.name,
+                                  datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
+                    version = migration.version
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return version
+    finally:
+        conn.close()
