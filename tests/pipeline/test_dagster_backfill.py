@@ -1,5 +1,6 @@
 """The Dagster UI's way of working: a partition backfill through dagster-webserver and the
-daemon (real processes on loopback), covering two non-adjacent categories plus upstream."""
+daemon (real processes on loopback), covering non-adjacent categories plus upstream, one of
+them with a label Dagster would refuse as a partition key (the partitions are category ids)."""
 from __future__ import annotations
 
 import os
@@ -17,6 +18,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+TRICKY = """  - {label: "Wait... What?", type: keyword, mood_keywords: [cozy, gentle]}
+  - {label: "A|B, [C]", type: genre, tmdb_filters: {include_genres: [Documentary, Crime]}}
+  - {label: "🍿🎬", type: keyword, mood_keywords: [gentle, uplifting]}
+"""
 
 LAUNCH = """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
@@ -33,9 +38,13 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_backfill_of_two_categories_from_the_ui(demo_suite, tmp_path):
-    from plexrecs_assets.demo import write_demo_config
+    from plexrecs_assets.core.keys import default_category_id
+    from plexrecs_assets.demo import REPO_CONFIG_DIR, write_demo_config
 
-    write_demo_config(tmp_path / "config", tmp_path / "data", demo_suite.env(), recs_per_category=5)
+    categories = tmp_path / "categories.yml"
+    categories.write_text((REPO_CONFIG_DIR / "categories.yml").read_text(encoding="utf-8") + TRICKY, encoding="utf-8")
+    write_demo_config(tmp_path / "config", tmp_path / "data", demo_suite.env(), recs_per_category=5,
+                      categories_file=categories)
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
@@ -62,7 +71,8 @@ def test_backfill_of_two_categories_from_the_ui(demo_suite, tmp_path):
             time.sleep(1)
         params = {"assetSelection": [{"path": [k]} for k in ("watch_history", "plex_inventory", "taste_profile",
                                                              "raw_recs", "resolved_recs", "pmm_collections")],
-                  "partitionNames": ["True Crime", "Cozy"], "fromFailure": False}
+                  "partitionNames": [default_category_id(label) for label in ("True Crime", "Cozy", "A|B, [C]")],
+                  "fromFailure": False}
         launched = httpx.post(f"{url}/graphql", json={"query": LAUNCH, "variables": {"p": params}}, timeout=60).json()
         outcome = launched["data"]["launchPartitionBackfill"]
         assert outcome["__typename"] == "LaunchBackfillSuccess", outcome
@@ -87,4 +97,4 @@ def test_backfill_of_two_categories_from_the_ui(demo_suite, tmp_path):
     conn = sqlite3.connect(tmp_path / "data" / "plexrecs.sqlite")
     assert {s for (s,) in conn.execute("select status from job_run")} == {"success"}
     published = dict(conn.execute("select label, status from category_run"))
-    assert published == {"True Crime": "success", "Cozy": "success"}
+    assert published == {"True Crime": "success", "Cozy": "success", "A|B, [C]": "success"}
