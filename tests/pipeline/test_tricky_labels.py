@@ -89,6 +89,18 @@ def test_dagster_partitions_are_the_ids(tricky, monkeypatch):
     assert list(defs.resolve_assets_def("raw_recs").partitions_def.get_partition_keys()) == ids
     with DagsterInstance.get() as instance:  # the run above materialized every partition
         assert instance.get_materialized_partitions(AssetKey("pmm_collections")) == set(ids)
+    # Loop mode: the daily schedule asks for the id range, which the partitions accept.
+    from datetime import datetime, timezone
+
+    from dagster import build_schedule_context
+
+    schedule = defs.resolve_schedule_def("daily_recommendations")
+    with build_schedule_context(scheduled_execution_time=datetime(2026, 12, 2, 3, tzinfo=timezone.utc)) as context:
+        (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.tags["dagster/asset_partition_range_start"] == ids[0]
+    assert request.tags["dagster/asset_partition_range_end"] == ids[-1]
+    partitions = defs.resolve_assets_def("raw_recs").partitions_def
+    assert all(partitions.has_partition_key(key) for key in (ids[0], ids[-1]))
 
 
 def test_api_serves_the_labels_and_the_ids(tricky):
