@@ -89,7 +89,7 @@ def _run_with_progress(config_dir: Path, categories: list[str] | None):
 @app.command()
 def run(
     config_dir: Optional[Path] = typer.Option(None, "--config-dir", help="Folder with app.yml and categories.yml (default: $PLEXRECS_CONFIG_DIR or /config)."),
-    category: Optional[list[str]] = typer.Option(None, "--category", help="Run only this category label (repeatable)."),
+    category: Optional[list[str]] = typer.Option(None, "--category", help="Run only this category, by label or id (repeatable)."),
 ) -> None:
     """Run the whole pipeline once (oneshot) and print a summary. Exits 1 if any category failed."""
     from plexrecs_assets.pipeline.runs import RunLockedError

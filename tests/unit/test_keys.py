@@ -71,3 +71,38 @@ def test_target_key_is_household_by_default_and_checks_the_id():
         TargetKey.household("True Crime")
     with pytest.raises(ValueError):
         TargetKey("", "x")
+
+
+def test_post_run_selection_takes_labels_or_ids(tmp_path):
+    from plexrecs_api.deps import ConfigSnapshot
+    from plexrecs_api.errors import ApiError
+    from plexrecs_api.routes.runs import selected_labels
+    from plexrecs_assets.core.config import AppConfig
+
+    cats = load_categories(_write(tmp_path, """categories:
+  - {label: "Wait... What?", type: keyword, mood_keywords: [cozy]}
+  - {id: abc, label: "A|B, [C]", type: keyword, mood_keywords: [cozy]}
+  - {label: "🍿🎬", type: keyword, mood_keywords: [cozy]}
+"""))
+    snapshot = ConfigSnapshot.build(AppConfig(), cats, 1)
+    assert selected_labels(["category-23114a", "abc"], snapshot) == ["A|B, [C]", "🍿🎬"]
+    assert selected_labels(["Wait... What?"], snapshot) == ["Wait... What?"]
+    assert snapshot.id_order() == [default_category_id("Wait... What?"), "abc", "category-23114a"]
+    with pytest.raises(ApiError) as exc:
+        selected_labels(["nope"], snapshot)
+    assert exc.value.status == 400
+
+
+def test_plexrecs_run_selection_takes_labels_or_ids(tmp_path):
+    from plexrecs_assets.runner import UnknownCategoryError, select_categories
+
+    _write(tmp_path, """categories:
+  - {label: "Wait... What?", type: keyword, mood_keywords: [cozy]}
+  - {id: abc, label: "A|B, [C]", type: keyword, mood_keywords: [cozy]}
+  - {label: "🍿🎬", type: keyword, mood_keywords: [cozy]}
+""")
+    everything = [default_category_id("Wait... What?"), "abc", "category-23114a"]
+    assert select_categories(tmp_path, None) == (everything, everything)
+    assert select_categories(tmp_path, ["🍿🎬", "abc"]) == (["abc", "category-23114a"], everything)
+    with pytest.raises(UnknownCategoryError, match="nope"):
+        select_categories(tmp_path, ["nope"])
