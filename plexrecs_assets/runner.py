@@ -82,7 +82,7 @@ def select_categories(config_dir: Path, wanted: list[str] | None) -> tuple[list[
     ids = [c.id for c in configured]
     if not wanted:
         return ids, ids
-    by_name = {**{c.label: c.id for c in configured}, **{c.id: c.id for c in configured}}
+    by_name = {**{c.id: c.id for c in configured}, **{c.label: c.id for c in configured}}  # a label wins, as in the API
     unknown = [w for w in wanted if w not in by_name]
     if unknown:
         raise UnknownCategoryError(
