@@ -57,7 +57,7 @@ def warm_db(tmp_path_factory) -> Path:
     src.close()
     tables = [r[0] for r in dst.execute("select name from sqlite_master where type='table' and name not like 'sqlite_%'")]
     for table in tables:
-        if table not in CACHE_TABLES and table != "alembic_version":
+        if table not in CACHE_TABLES and table not in ("alembic_version", "schema_version"):
             dst.execute(f'delete from "{table}"')
     dst.commit()
     dst.execute("vacuum")

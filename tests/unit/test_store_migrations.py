@@ -110,3 +110,11 @@ def test_a_store_from_a_newer_release_is_refused(release_db):
         conn.execute("INSERT INTO schema_version VALUES (?, 'from the future', '2030-01-01T00:00:00Z')", (LATEST + 5,))
     with pytest.raises(SchemaTooNewError, match=f"version {LATEST + 5} is newer"):
         migrate(release_db, (*MIGRATIONS, Migration(LATEST + 1, "next", lambda conn: None)))
+
+
+def test_a_store_whose_version_rows_were_emptied_still_upgrades(release_db):
+    migrate(release_db)
+    with sqlite3.connect(release_db) as conn:
+        conn.execute("DELETE FROM schema_version")
+    assert migrate(release_db) == LATEST
+    assert _columns(release_db, "recommendation_event")[-2:] == ["user_key", "category_id"]

@@ -117,10 +117,15 @@ def _event_target_key(conn: sqlite3.Connection) -> None:
 
     Rows written before category ids existed belong to the household and to the default id
     of their label: release 3933b5f had no explicit ids, so that is exactly their id."""
-    conn.execute(f"ALTER TABLE recommendation_event ADD COLUMN user_key TEXT NOT NULL DEFAULT '{HOUSEHOLD}'")
-    conn.execute("ALTER TABLE recommendation_event ADD COLUMN category_id TEXT")
-    labels = [row[0] for row in conn.execute("SELECT DISTINCT label FROM recommendation_event")]
-    conn.executemany("UPDATE recommendation_event SET category_id = ? WHERE label = ?",
+    # Skip a column that exists: a store whose schema_version rows were emptied (e.g. a copy with
+    # every table but the caches cleared) must still upgrade rather than fail.
+    have = {row[1] for row in conn.execute("PRAGMA table_info(recommendation_event)")}
+    if "user_key" not in have:
+        conn.execute(f"ALTER TABLE recommendation_event ADD COLUMN user_key TEXT NOT NULL DEFAULT '{HOUSEHOLD}'")
+    if "category_id" not in have:
+        conn.execute("ALTER TABLE recommendation_event ADD COLUMN category_id TEXT")
+    labels = [row[0] for row in conn.execute("SELECT DISTINCT label FROM recommendation_event WHERE category_id IS NULL")]
+    conn.executemany("UPDATE recommendation_event SET category_id = ? WHERE label = ? AND category_id IS NULL",
                      [(default_category_id(label), label) for label in labels])
     conn.execute("CREATE INDEX IF NOT EXISTS ix_rec_event_target "
                  "ON recommendation_event (user_key, category_id, tmdb_id, media_type)")
