@@ -203,3 +203,24 @@ def test_yesterdays_series_collection_is_retired_when_today_has_none(tmp_path):
     (name, definition), = _definitions(open(day2["tv"]["path"], encoding="utf-8").read()).items()
     assert name == collection_title("Heists", "tv")  # same name, so Kometa deletes yesterday's collection
     assert definition == {"schedule": "never", "delete_not_scheduled": True}
+
+
+def test_run_summary_says_how_many_picks_plex_holds_and_what_goes_to_radarr():
+    from plexrecs_assets.cli.run import kometa_lines
+    from plexrecs_assets.pipeline.runs import CategorySummary
+
+    base = dict(type="genre", status="success", error=None, published=3, dropped={}, files=[], prompt_tokens=0,
+                completion_tokens=0, model=None)
+    cats = [
+        CategorySummary(label="Heists", **base, kometa=[
+            {"media_type": "movie", "state": "collection", "items": 3, "in_plex": 1, "add_missing": [7, 8]},
+            {"media_type": "tv", "state": "retired", "items": 0, "in_plex": 0, "add_missing": []}]),
+        CategorySummary(label="Cozy", **base, kometa=[
+            {"media_type": "movie", "state": "collection", "items": 2, "in_plex": 0, "add_missing": []},
+            {"media_type": "tv", "state": "collection", "items": 1, "in_plex": 0, "add_missing": []}]),
+    ]
+    assert kometa_lines(cats) == [
+        "Kometa Heists: 1 of 3 movies in Plex; no series (collection retired: Kometa deletes it); "
+        "Kometa can show 1 now; add_missing: 2 movies to Radarr",
+        "Kometa Cozy: 0 of 2 movies in Plex; 0 of 1 series in Plex; Kometa can show 0 now; suggest-only (no add_missing)",
+    ]
