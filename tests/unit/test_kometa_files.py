@@ -224,3 +224,29 @@ def test_run_summary_says_how_many_picks_plex_holds_and_what_goes_to_radarr():
         "Kometa can show 1 now; add_missing: 2 movies to Radarr",
         "Kometa Cozy: 0 of 2 movies in Plex; 0 of 1 series in Plex; Kometa can show 0 now; suggest-only (no add_missing)",
     ]
+
+
+def test_shipped_examples_pass_the_validator():
+    from pathlib import Path
+
+    examples = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yml"))
+    assert len(examples) >= 5
+    for path in examples:
+        medium = "tv" if path.name.endswith(("-series.yml", ".series.yml")) else "movie"
+        parsed = validate_collection_text(path.read_text(encoding="utf-8"), medium)
+        assert parsed.retired or parsed.tmdb_ids, path
+
+
+def test_kometa_options_are_validated_with_a_clear_error(tmp_path):
+    from plexrecs_assets.core.config import ConfigError
+
+    (tmp_path / "categories.yml").write_text(
+        'categories:\n  - {label: "A", type: "genre", tmdb_filters: {include_genres: ["Crime"]},\n'
+        '     kometa: {radarr_add_missing: true, add_missing_limit: 500}}\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_categories(tmp_path)
+    assert "categories.0.kometa.add_missing_limit" in str(exc.value) and "500" in str(exc.value)
+    (tmp_path / "categories.yml").write_text(
+        'categories:\n  - {label: "A", type: "genre", tmdb_filters: {include_genres: ["Crime"]}}\n', encoding="utf-8")
+    (category,) = load_categories(tmp_path)
+    assert not category.kometa.radarr_add_missing and not category.kometa.sonarr_add_missing  # off by default
