@@ -250,3 +250,14 @@ def test_kometa_options_are_validated_with_a_clear_error(tmp_path):
         'categories:\n  - {label: "A", type: "genre", tmdb_filters: {include_genres: ["Crime"]}}\n', encoding="utf-8")
     (category,) = load_categories(tmp_path)
     assert not category.kometa.radarr_add_missing and not category.kometa.sonarr_add_missing  # off by default
+
+
+def test_api_file_summary_counts_only_the_collection_not_the_radarr_list(tmp_path):
+    from plexrecs_api.files import pmm_summary
+
+    category = {**MOVIES_ONLY, "kometa": {"radarr_add_missing": True, "add_missing_limit": 2}}
+    path = tmp_path / "movies.yml"
+    path.write_text(_render(category, "movie", [1, 2, 3]), encoding="utf-8")
+    assert pmm_summary(path) == (3, [collection_title("Heists", "movie")])
+    path.write_text(_render(category, "tv", []), encoding="utf-8")
+    assert pmm_summary(path) == (0, [collection_title("Heists", "tv")])
