@@ -56,3 +56,14 @@ def test_series_collection_is_retired_when_the_category_drops_series(demo_env, d
                                             ("movie", "collection"), ("tv", "retired")]
     assert all(r[4] == 0 for r in rows)  # PlexRecs publishes only titles Plex lacks
     assert [len(json.loads(r[5])) for r in rows] == [2, 0, 2, 0]
+
+    # GET /v1/runs/latest reports the same per category.
+    from fastapi.testclient import TestClient
+
+    from plexrecs_api.app import create_app
+
+    latest = TestClient(create_app(demo_env / "config", env={})).get("/v1/runs/latest")
+    assert latest.status_code == 200, latest.text
+    (api_cat,) = latest.json()["categories"]
+    assert [(k["media_type"], k["state"], k["in_plex"], len(k["add_missing"])) for k in api_cat["kometa"]] == [
+        ("movie", "collection", 0, 2), ("tv", "retired", 0, 0)]
