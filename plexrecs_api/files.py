@@ -57,11 +57,14 @@ def pmm_summary(path: Path) -> tuple[int, list[str]] | None:
     collections = doc.get("collections") if isinstance(doc, dict) else None
     if not isinstance(collections, dict):
         return 0, []
-    count = 0
-    for body in collections.values():
+    count, names = 0, []
+    for name, body in collections.items():
+        if isinstance(body, dict) and body.get("build_collection") is False:
+            continue  # the add-missing list for Radarr/Sonarr: no collection in Plex
+        names.append(str(name))
         if isinstance(body, dict):
             for key in ("tmdb_movie", "tmdb_show"):
                 ids = body.get(key)
                 if isinstance(ids, list):
                     count += len(ids)
-    return count, [str(name) for name in collections]
+    return count, names

@@ -71,6 +71,14 @@ class TokenUsage(BaseModel):
     total_tokens: int
 
 
+class KometaFileOut(BaseModel):
+    media_type: Literal["movie", "tv"]
+    state: Literal["collection", "retired"] = Field(description="retired: no picks of this medium; Kometa deletes the collection")
+    items: int = Field(description="picks listed in the file")
+    in_plex: int = Field(description="picks Plex already holds: what Kometa can show now")
+    add_missing: list[int] = Field(description="TMDb ids the file hands to Radarr/Sonarr (opt-in, capped)")
+
+
 class CategoryRunOut(BaseModel):
     id: int
     label: str
@@ -82,6 +90,7 @@ class CategoryRunOut(BaseModel):
     pmm_movie_yaml_path: str | None = None
     pmm_tv_yaml_path: str | None = None
     usage: TokenUsage | None = None
+    kometa: list[KometaFileOut] = Field(default_factory=list, description="the Kometa files this run wrote")
 
 
 class JobRunOut(BaseModel):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import OperationalError
 
-from plexrecs_assets.core.store.schema import category_run, job_run, llm_usage, run_link
+from plexrecs_assets.core.store.schema import category_run, job_run, kometa_publication, llm_usage, run_link
 
 
 def _missing_table(exc: OperationalError) -> bool:
@@ -79,6 +79,23 @@ def job_for_dagster_run(conn: Connection, dagster_run_id: str) -> int | None:
         raise
 
 
+def _kometa_files(conn: Connection, job_id: int) -> dict[str, list[dict]]:
+    """The Kometa files a run wrote, by label: picks, how many Plex holds, ids handed to *arr."""
+    try:
+        rows = conn.execute(select(kometa_publication).where(kometa_publication.c.job_id == job_id)
+                            .order_by(kometa_publication.c.id)).mappings().all()
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return {}
+        raise
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r["label"], []).append({
+            "media_type": r["media_type"], "state": r["state"], "items": r["items"], "in_plex": r["in_plex"],
+            "add_missing": json.loads(r["add_missing"] or "[]")})
+    return out
+
+
 def job_summary(conn: Connection, job_id: int) -> dict | None:
     """A ``job_run`` with its ``category_run`` rows and token usage (``JobRunOut``)."""
     job = job_row(conn, job_id)
@@ -89,9 +106,11 @@ def job_summary(conn: Connection, job_id: int) -> dict | None:
     for row in usage_rows:
         by_category.setdefault(row["category_run_id"] or row["label"], []).append(row)
     categories = []
+    kometa = _kometa_files(conn, job_id)
     for row in conn.execute(select(category_run).where(category_run.c.job_id == job_id).order_by(category_run.c.id)).mappings():
         item = dict(row)
         item["usage"] = _usage(by_category.get(row["id"], []) + by_category.get(row["label"], []))
+        item["kometa"] = kometa.get(row["label"], [])
         categories.append(item)
     return {
         "job_id": job["id"],

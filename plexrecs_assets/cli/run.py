@@ -34,11 +34,35 @@ def print_summary(summary) -> None:
         out.print(f"[bold]{escape(c.label)}[/] files:", highlight=False)
         for path in c.files or ["(none)"]:
             out.print(f"  {path}", highlight=False, soft_wrap=True)
+    for line in kometa_lines(summary.categories):
+        out.print(line, highlight=False, soft_wrap=True)
     total_p = sum(c.prompt_tokens for c in summary.categories)
     total_c = sum(c.completion_tokens for c in summary.categories)
     out.print(f"LLM tokens: {total_p} prompt + {total_c} completion = {total_p + total_c}")
     if summary.error and summary.status != "success":
         err.print(f"[bold red]error:[/] {summary.error}")
+
+
+def kometa_lines(categories) -> list[str]:
+    """What Kometa can show now: it collects only titles Plex holds, and none of the picks are
+    owned unless they arrived since (or the category picks from the library)."""
+    lines = []
+    for c in categories:
+        if not c.kometa:
+            continue
+        parts, to_arr = [], []
+        for f in c.kometa:
+            noun = "movies" if f["media_type"] == "movie" else "series"
+            if f["state"] == "retired":
+                parts.append(f"no {noun} (collection retired: Kometa deletes it)")
+            else:
+                parts.append(f"{f['in_plex']} of {f['items']} {noun} in Plex")
+            if f["add_missing"]:
+                to_arr.append(f"{len(f['add_missing'])} {noun} to {'Radarr' if f['media_type'] == 'movie' else 'Sonarr'}")
+        shown = sum(f["in_plex"] for f in c.kometa if f["state"] != "retired")
+        line = f"Kometa {c.label}: {'; '.join(parts)}; Kometa can show {shown} now"
+        lines.append(line + (f"; add_missing: {', '.join(to_arr)}" if to_arr else "; suggest-only (no add_missing)"))
+    return lines
 
 
 def _sources(c) -> str:

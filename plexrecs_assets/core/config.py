@@ -164,6 +164,16 @@ class TmdbFilters(_Strict):
     exclude_genres: list[str] = Field(default_factory=list)
 
 
+class KometaOptions(_Strict):
+    """Per-category Kometa settings. Off by default: the files only suggest, nothing is downloaded."""
+    # Hand up to add_missing_limit picks that Plex lacks to Radarr (movies) / Sonarr (series)
+    # through Kometa, per run; needs radarr: / sonarr: in Kometa's config.yml (see README).
+    radarr_add_missing: bool = False
+    sonarr_add_missing: bool = False
+    add_missing_limit: int = Field(5, ge=1, le=50)
+    summary: str | None = Field(None, min_length=1, max_length=1000)  # replaces the generated summary
+
+
 class _CategoryBase(_Strict):
     # The machine key (partitions, run ranges, file names, API paths); filled from the label
     # when categories.yml has none (see core.keys.default_category_id).
@@ -174,6 +184,7 @@ class _CategoryBase(_Strict):
     keywords_prefer: list[str] = Field(default_factory=list)
     keywords_avoid: list[str] = Field(default_factory=list)
     recs: int | None = Field(None, ge=1, le=100)  # overrides recommender.recs_per_category
+    kometa: KometaOptions = Field(default_factory=KometaOptions)
 
     @model_validator(mode="before")
     @classmethod

@@ -6,7 +6,7 @@ import fcntl
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -191,6 +191,8 @@ class CategorySummary:
     prompt_tokens: int
     completion_tokens: int
     model: str | None
+    # The Kometa files of this run: per medium, picks, how many Plex holds, add_missing ids.
+    kometa: list[dict] = field(default_factory=list)
 
 
 def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary]]:
@@ -205,6 +207,9 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         acc = usage.setdefault(u.label, {"prompt_tokens": 0, "completion_tokens": 0, "model": u.model})
         acc["prompt_tokens"] += u.prompt_tokens
         acc["completion_tokens"] += u.completion_tokens
+    from plexrecs_assets.pipeline.kometa import publications
+
+    kometa_files = publications(engine, job_id)
     summaries = []
     for c in cats:
         published, dropped = 0, {}
@@ -221,6 +226,6 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
             dropped=dropped,
             files=[p for p in (c.raw_json_path, c.resolved_json_path, c.pmm_movie_yaml_path, c.pmm_tv_yaml_path) if p],
             prompt_tokens=u["prompt_tokens"] if u else 0, completion_tokens=u["completion_tokens"] if u else 0,
-            model=u["model"] if u else None,
+            model=u["model"] if u else None, kometa=kometa_files.get(c.label, []),
         ))
     return (dict(job._mapping) if job else {}), summaries

@@ -9,7 +9,7 @@ import yaml
 
 from plexrecs_assets.core.keys import default_category_id
 from plexrecs_assets.core.config import load_categories
-from plexrecs_assets.core.pmm import collection_name
+from plexrecs_assets.core.pmm import collection_title, validate_collection_text
 from plexrecs_assets.runner import run_once
 from plexrecs_assets.world.loader import load_world
 
@@ -64,13 +64,26 @@ def test_two_runs_publish_everything_and_never_repeat(demo_env, demo_suite):
         assert raw["category"] == c["label"] and raw["generated_at"].endswith("Z") and raw["recommendations"]
         resolved = json.loads(Path(c["resolved_json_path"]).read_text(encoding="utf-8"))
         assert resolved["category"] == c["label"] and resolved["resolved_at"].endswith("Z")
+        position = SPEC_LABELS.index(c["label"]) + 1
         for medium, col, builder, suffix in (("movie", "pmm_movie_yaml_path", "tmdb_movie", "Movies"),
                                              ("tv", "pmm_tv_yaml_path", "tmdb_show", "Series")):
-            doc = yaml.safe_load(Path(c[col]).read_text(encoding="utf-8"))
-            (name, definition), = doc["collections"].items()
-            assert name == collection_name(c["label"], medium) == f"!01_Recommended — {c['label']} ({suffix})"
-            assert definition["sync_mode"] == "sync" and definition["summary"]
-            assert definition[builder] == [i["tmdb_id"] for i in resolved["items"] if i["medium"] == medium]
+            text = Path(c[col]).read_text(encoding="utf-8")
+            validate_collection_text(text, medium)
+            (name, definition), = yaml.safe_load(text)["collections"].items()
+            assert name == collection_title(c["label"], medium) == f"Recommended — {c['label']} ({suffix})"
+            picks = [i["tmdb_id"] for i in resolved["items"] if i["medium"] == medium]
+            if picks:
+                assert definition["sync_mode"] == "sync" and definition["summary"]
+                assert definition["sort_title"] == f"!{position:02d}_{name}"
+                assert definition[builder] == picks
+            else:  # never an empty builder list: Kometa retires (deletes) the collection
+                assert definition == {"schedule": "never", "delete_not_scheduled": True}
+    summaries = [s for c in cats for s in [next(iter(yaml.safe_load(Path(c["pmm_movie_yaml_path"]).read_text(
+        encoding="utf-8"))["collections"].values())).get("summary")] if s]
+    assert summaries and len(set(summaries)) == len(summaries), "each category has its own summary"
+    # The run summary says how many picks Plex holds (none: PlexRecs never publishes owned titles).
+    for c in first.categories:
+        assert [(k["media_type"], k["in_plex"]) for k in c.kometa] == [("movie", 0), ("tv", 0)]
     history_rows = conn.execute("select count(*) from recommendation_history").fetchone()[0]
     assert history_rows == sum(len(v) for v in items_1.values())
     usage = conn.execute("select sum(prompt_tokens), sum(completion_tokens) from llm_usage where job_id=?",

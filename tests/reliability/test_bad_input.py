@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from plexrecs_api.app import create_app
 from plexrecs_assets.core.outputs import MANIFEST_NAME, inside
-from plexrecs_assets.core.pmm import collection_name
+from plexrecs_assets.core.pmm import collection_title
 from plexrecs_assets.emulators.suite import EmulatorSuite
 from plexrecs_assets.world.loader import DEMO_WORLD_DIR
 from reliability_helpers import CATEGORIES_YML, parse_outputs
@@ -73,7 +73,7 @@ def test_hostile_labels_stay_inside_the_output_dirs_and_round_trip(make_workspac
             path = inside(ws.pmm_dir, row[column])
             doc = yaml.safe_load(path.read_text(encoding="utf-8"))
             (name, _definition), = doc["collections"].items()
-            assert name == collection_name(label, medium) and label in name
+            assert name == collection_title(label, medium) and label in name
             assert manifest[path.name]["label"] == label
 
     client = TestClient(create_app(ws.config_dir, env={}))

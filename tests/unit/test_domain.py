@@ -9,7 +9,7 @@ import yaml
 
 from plexrecs_assets.core.history import roll_up_history
 from plexrecs_assets.core.outputs import UnsafePathError, inside, label_slug, pmm_paths
-from plexrecs_assets.core.pmm import render_collection, validate_collection_text
+from plexrecs_assets.core.pmm import plan_collection, render_collection, validate_collection_text
 from plexrecs_assets.core.resolve import choose_match, normalize_title, title_similarity
 
 
@@ -74,8 +74,10 @@ def test_labels_never_escape_output_dirs(tmp_path):
 
 def test_kometa_yaml_quotes_any_label_and_holds_int_ids():
     label = 'Because — "Quotes": #hash & [brackets] {braces}'
-    text = render_collection(label, "tv", [1, 22, 333])
+    plan = plan_collection({"label": label, "type": "genre", "tmdb_filters": {"include_genres": ["Crime"]}},
+                           "tv", [1, 22, 333], position=1, total=1)
+    text = render_collection(plan)
     doc = yaml.safe_load(text)
-    assert list(doc["collections"]) == [f"!01_Recommended — {label} (Series)"]
-    assert validate_collection_text(text, "tv") == [1, 22, 333]
-    assert doc["collections"][f"!01_Recommended — {label} (Series)"]["sync_mode"] == "sync"
+    assert list(doc["collections"]) == [f"Recommended — {label} (Series)"]
+    assert validate_collection_text(text, "tv").tmdb_ids == [1, 22, 333]
+    assert doc["collections"][f"Recommended — {label} (Series)"]["sync_mode"] == "sync"

@@ -215,3 +215,21 @@ recommendation_event = Table(
     Index("ix_rec_event_label", "label", "tmdb_id", "media_type"),
     Index("ix_rec_event_target", "user_key", "category_id", "tmdb_id", "media_type"),
 )
+
+# What each run wrote for Kometa, per category and medium: how many picks, how many of them
+# Plex already holds (all Kometa can show until more arrive), and which ids the file hands to
+# Radarr/Sonarr (opt-in add_missing; the audit trail of that spending).
+kometa_publication = Table(
+    "kometa_publication", extra_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("media_type", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("state", Text, nullable=False),  # collection | retired (no picks: Kometa deletes the collection)
+    Column("items", Integer, nullable=False),
+    Column("in_plex", Integer, nullable=False),
+    Column("add_missing", Text, nullable=False),  # JSON list of TMDb ids handed to Radarr/Sonarr
+    Column("written_at", Text, nullable=False),
+    Index("ix_kometa_publication_job", "job_id"),
+)

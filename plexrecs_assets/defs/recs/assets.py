@@ -28,7 +28,6 @@ from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.core import outputs
 from plexrecs_assets.core.keys import TargetKey
 from plexrecs_assets.core.models import Candidate, TitleFacts
-from plexrecs_assets.core.pmm import render_collection
 from plexrecs_assets.core.store.db import utcnow_iso
 from plexrecs_assets.core.store.schema import recommendation_event, recommendation_history
 from plexrecs_assets.core.taste import TasteProfile
@@ -38,7 +37,7 @@ from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, TmdbResource
 from plexrecs_assets.defs.runtime import job_scope
 from plexrecs_assets.defs.settings import PlexRecsSettings
-from plexrecs_assets.pipeline import runs
+from plexrecs_assets.pipeline import kometa, runs
 from plexrecs_assets.pipeline.recommend import (
     CategoryFailed,
     Prepared,
@@ -242,6 +241,8 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
         results: dict[str, str | None] = {}
         rows = []
         overseerr_up = True
+        order = {name: i for i, name in enumerate(categories, start=1)}  # sort_title follows categories.yml
+        owned = kometa.owned_ids(engine)
         for label in labels:
             category = categories[label]
             cat_id = runs.start_category(engine, job_id, label, category["type"])
@@ -255,19 +256,13 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
                 if not resolved_path:
                     raise CategoryFailed("no resolved recommendations yet; materialize resolved_recs first")
                 doc = json.loads(Path(resolved_path).read_text(encoding="utf-8"))
-                paths = outputs.pmm_paths(app.paths.pmm_out_dir, category["id"])
-                written = {}
-                for medium, path in paths.items():
-                    outputs.claim_pmm_file(app.paths.pmm_out_dir, path)
-                    ids = [i["tmdb_id"] for i in doc["items"] if i["medium"] == medium]
-                    outputs.atomic_write_text(path, render_collection(label, medium, ids))
-                    outputs.record_pmm_file(app.paths.pmm_out_dir, path, label, medium, len(ids))
-                    written[medium] = (str(path), len(ids))
+                written = kometa.publish_category(engine, app.paths.pmm_out_dir, job_id, category, doc["items"],
+                                                  position=order[label], total=len(order), owned=owned)
                 runs.update_category(engine, cat_id, resolved_json_path=resolved_path,
-                                     pmm_movie_yaml_path=written["movie"][0], pmm_tv_yaml_path=written["tv"][0],
+                                     pmm_movie_yaml_path=written["movie"]["path"], pmm_tv_yaml_path=written["tv"]["path"],
                                      status="success", error_msg=None)
                 results[label] = None
-                rows.append({"category": label, "movies": written["movie"][1], "series": written["tv"][1]})
+                rows.append(_kometa_row(label, written))
             except Exception as exc:
                 message = _fail_message(exc)
                 runs.fail_category(engine, cat_id, message)
@@ -281,7 +276,18 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
             "categories": len(labels),
             "job_status": status,
             "files": markdown_table(rows, limit=None),
+            # Kometa collects only titles Plex holds: this is what it can show after this run.
+            "kometa_can_show_now": sum(r["in_plex"] for r in rows),
+            "kometa_add_missing": sum(r["to_radarr"] + r["to_sonarr"] for r in rows),
         })
+
+
+def _kometa_row(label: str, written: dict[str, dict]) -> dict:
+    movie, tv = written["movie"], written["tv"]
+    return {"category": label, "movies": movie["items"], "series": tv["items"],
+            "in_plex": movie["in_plex"] + tv["in_plex"],
+            "retired": ", ".join(m for m, w in (("movies", movie), ("series", tv)) if w["state"] == "retired") or "-",
+            "to_radarr": len(movie["add_missing"]), "to_sonarr": len(tv["add_missing"])}
 
 
 # Failures that say Overseerr itself is unusable, not that one title was refused.
@@ -351,6 +357,9 @@ def build_category_assets(partitions_def: PartitionsDefinition) -> list[AssetsDe
             kinds={"kometa", "yaml"},
             deps=["resolved_recs"],
             description="Kometa collection YAML per category: one file for movies (`tmdb_movie`) and one for "
-                        "series (`tmdb_show`), `sync_mode: sync`, written atomically into `paths.pmm_out_dir`.",
+                        "series (`tmdb_show`), `sync_mode: sync`, plain title with `sort_title`, written atomically "
+                        "into `paths.pmm_out_dir`. A medium without picks is retired (Kometa deletes that "
+                        "collection); opt-in `kometa.radarr_add_missing` / `sonarr_add_missing` list capped picks "
+                        "for Radarr/Sonarr. Metadata says how many picks Plex already holds.",
         )(pmm_collections),
     ]

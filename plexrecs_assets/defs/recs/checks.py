@@ -84,7 +84,8 @@ def resolved_not_recent(context: AssetCheckExecutionContext, settings: PlexRecsS
     return _result(context, engine, job_id, problems, "60-day repeat")
 
 
-@asset_check(asset="pmm_collections", blocking=True, description="The Kometa files parse and hold only integer TMDb ids.")
+@asset_check(asset="pmm_collections", blocking=True, description="Kometa would accept the files: no empty builder list, only positive integer TMDb ids, "
+                         "the right builder for the library type, the required keys, no sort prefix in the title.")
 def pmm_files_valid(context: AssetCheckExecutionContext, settings: PlexRecsSettings) -> AssetCheckResult:
     engine = settings.engine()
     job_id = _this_job(context, engine)
