@@ -162,6 +162,11 @@ class TmdbFilters(_Strict):
     exclude_genres: list[str] = Field(default_factory=list)
 
 
+class Rotation(_Strict):
+    # A pick stays until watched, given feedback or this many days old (core/rotation.py).
+    max_age_days: int = Field(7, ge=0, le=365)
+
+
 class _CategoryBase(_Strict):
     label: str = Field(min_length=1, max_length=200)
     media_types: list[MediaType] = Field(default_factory=lambda: ["movie", "tv"], min_length=1)
@@ -169,6 +174,10 @@ class _CategoryBase(_Strict):
     keywords_prefer: list[str] = Field(default_factory=list)
     keywords_avoid: list[str] = Field(default_factory=list)
     recs: int | None = Field(None, ge=1, le=100)  # overrides recommender.recs_per_category
+    rotation: Rotation = Field(default_factory=Rotation)
+    # discover: unowned titles from TMDb (the default); library: owned titles nobody has watched yet.
+    mode: Literal["discover", "library"] = "discover"
+    max_tmdb_requests: int = Field(400, ge=10, le=5000)  # per category and run, for building its pool
 
     @field_validator("label")
     @classmethod

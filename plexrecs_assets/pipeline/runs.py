@@ -191,6 +191,10 @@ class CategorySummary:
     prompt_tokens: int
     completion_tokens: int
     model: str | None
+    short: str | None = None  # why the category published fewer titles than wanted
+    kept: int = 0
+    added: int = 0
+    removed: int = 0
 
 
 def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary]]:
@@ -207,20 +211,25 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         acc["completion_tokens"] += u.completion_tokens
     summaries = []
     for c in cats:
-        published, dropped = 0, {}
+        published, dropped, short, rotation = 0, {}, None, {}
         if c.resolved_json_path and Path(c.resolved_json_path).exists():
             try:
                 doc = json.loads(Path(c.resolved_json_path).read_text(encoding="utf-8"))
                 published = len(doc.get("items", []))
                 dropped = doc.get("dropped", {})
+                short = (doc.get("short") or {}).get("reason")
+                rotation = doc.get("rotation") or {}
             except ValueError:
                 pass
+        elif c.error_msg and c.error_msg.startswith("short: "):
+            short = c.error_msg[len("short: "):]
         u = usage.get(c.label)
         summaries.append(CategorySummary(
             label=c.label, type=c.type, status=c.status, error=c.error_msg, published=published,
             dropped=dropped,
             files=[p for p in (c.raw_json_path, c.resolved_json_path, c.pmm_movie_yaml_path, c.pmm_tv_yaml_path) if p],
             prompt_tokens=u["prompt_tokens"] if u else 0, completion_tokens=u["completion_tokens"] if u else 0,
-            model=u["model"] if u else None,
+            model=u["model"] if u else None, short=short, kept=int(rotation.get("kept") or 0),
+            added=int(rotation.get("added") or 0), removed=len(rotation.get("removed") or []),
         ))
     return (dict(job._mapping) if job else {}), summaries
