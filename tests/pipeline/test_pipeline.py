@@ -86,14 +86,19 @@ def test_two_runs_publish_everything_and_never_repeat(demo_env, demo_suite):
         assert (r["media_type"], r["tmdb_id"]) not in owned
         assert any(i["tmdb_id"] == r["tmdb_id"] for i in items_1[r["label"]])
 
-    # Second run: the 60-day rule means no item of the first run comes back.
-    second = run_once(demo_env / "config")
+    # Second run, eight days later: every pick has aged out (rotation max_age_days: 7), and
+    # the 60-day rule means no item of the first run comes back.
+    import datetime as _dt
+    later = (_dt.datetime.now(_dt.timezone.utc).date() + _dt.timedelta(days=8)).isoformat()
+    second = run_once(demo_env / "config", as_of=later)
     assert second.status == "success", second.error
     items_2 = _published(second)
     for label in SPEC_LABELS:
         again = {(i["medium"], i["tmdb_id"]) for i in items_2[label]} & {(i["medium"], i["tmdb_id"]) for i in items_1[label]}
         assert not again, f"{label} repeated {again}"
-        assert len(items_2[label]) == 20
+        if len(items_2[label]) < 20:  # the demo world runs out of fresh true crime after a week: short, never padded
+            c = next(c for c in second.categories if c.label == label)
+            assert c.short and "only" in c.short, label
     # Kometa files are stable paths, replaced atomically by the second run; no temp files remain.
     assert not list((demo_env / "data").rglob("*.tmp"))
 
