@@ -82,6 +82,8 @@ class CategoryRunOut(BaseModel):
     pmm_movie_yaml_path: str | None = None
     pmm_tv_yaml_path: str | None = None
     usage: TokenUsage | None = None
+    short: str | None = Field(None, description="why the category found fewer on-topic titles than wanted "
+                                                "(null when it is full)")
 
 
 class JobRunOut(BaseModel):

@@ -132,12 +132,15 @@ def test_one_category_fails_while_others_publish(demo_env, demo_suite):
 
     demo_suite.llm.set_options(fail_labels=["Because — The Jinx"])
     try:
-        partial = run_once(demo_env / "config", categories=["True Crime", "Because — The Jinx"])
+        # Eight days on, so the picks have aged out and the LLM is asked (a full collection asks nothing).
+        import datetime as _dt
+        later = (_dt.datetime.now(_dt.timezone.utc).date() + _dt.timedelta(days=8)).isoformat()
+        partial = run_once(demo_env / "config", categories=["True Crime", "Because — The Jinx"], as_of=later)
     finally:
         demo_suite.llm.set_options(fail_labels=[])
     assert partial.status == "partial"
     by_label = {c.label: c for c in partial.categories}
-    assert by_label["True Crime"].status == "success" and by_label["True Crime"].published == 20
+    assert by_label["True Crime"].status == "success" and by_label["True Crime"].published >= 1
     failed = by_label["Because — The Jinx"]
     assert failed.status == "failed" and "invalid" in failed.error.lower()
     # The failed category's previously published Kometa files are untouched.
