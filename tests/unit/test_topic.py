@@ -228,3 +228,16 @@ def test_kept_picks_stay_and_only_the_gap_is_filled():
         kept, left = rotate(ctx, tmdb, pool_exec)
     assert [i["tmdb_id"] for i in kept] == list(range(1, 16))
     assert {i["tmdb_id"] for i in left} == set(range(16, 21))
+
+
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_cli_rejects_a_bad_as_of_with_exit_2(command, tmp_path):
+    from typer.testing import CliRunner
+
+    from plexrecs_assets.cli import app
+    args = [command, "--as-of", "2026-02-30"] + (["--config-dir", str(tmp_path)] if command == "run" else
+                                                 ["--data-dir", str(tmp_path)])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "--as-of" in result.output and "YYYY-MM-DD" in result.output
+    assert not any(tmp_path.iterdir())  # nothing started, nothing written
