@@ -34,6 +34,16 @@ def _tmdb_facts(suite, medium: str, tmdb_id: int) -> TitleFacts:
 
 def test_a_week_of_daily_runs_stays_full_on_topic_and_never_returns(demo_env, demo_suite):
     config = demo_env / "config"
+    # The demo history does not change during a replay, so nothing gets watched; a 3-day
+    # max_age on the three wide categories makes picks leave (days 4 and 7) within the week,
+    # so rotation and the 60-day rule are exercised. True Crime keeps the default 7 days.
+    import yaml
+    doc = yaml.safe_load((config / "categories.yml").read_text(encoding="utf-8"))
+    for entry in doc["categories"]:
+        if entry["label"] != "True Crime":
+            entry["rotation"] = {"max_age_days": 3}
+    (config / "categories.yml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    rotated = 0
     categories = {c.label: category_to_dict(c) for c in load_categories(config)}
     allowed = load_app_config(config).recommender.allow_media_types
     left_on: dict[tuple[str, tuple[str, int]], dt.date] = {}
@@ -60,5 +70,9 @@ def test_a_week_of_daily_runs_stays_full_on_topic_and_never_returns(demo_env, de
                 assert gone is None or (today - gone).days >= 60, (today, c.label, key, "returned")
             for key in previous.get(c.label, set()) - keys:
                 left_on[(c.label, key)] = today
+                rotated += 1
             previous[c.label] = keys
             assert doc["rotation"]["kept"] + doc["rotation"]["added"] == len(items)
+            if c.label == "True Crime" and day:
+                assert doc["rotation"]["kept"] == 20  # nothing watched, not 7 days old: the collection stays
+    assert rotated >= 3 * 2 * 15  # the three 3-day categories turned over twice
