@@ -34,6 +34,8 @@ def print_summary(summary) -> None:
         if c.kept or c.added or c.removed:
             out.print(f"[bold]{c.label}[/] rotation: kept {c.kept}, added {c.added}, removed {c.removed}",
                       highlight=False)
+        if c.overseerr_requested:
+            out.print(f"[bold]{c.label}[/] Overseerr requests: {', '.join(c.overseerr_requested)}", highlight=False)
     for c in summary.categories:
         out.print(f"[bold]{c.label}[/] files:", highlight=False)
         for path in c.files or ["(none)"]:

@@ -195,6 +195,10 @@ class CategorySummary:
     kept: int = 0
     added: int = 0
     removed: int = 0
+    overseerr_requested: list = None  # "movie 123" of each request Overseerr created this run
+
+    def __post_init__(self):
+        self.overseerr_requested = list(self.overseerr_requested or [])
 
 
 def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary]]:
@@ -203,6 +207,11 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         cats = conn.execute(select(category_run).where(category_run.c.job_id == job_id)
                             .order_by(category_run.c.id)).all()
         usage_rows = conn.execute(select(llm_usage).where(llm_usage.c.job_id == job_id)).all()
+        from plexrecs_assets.core.store.schema import overseerr_request
+        requested: dict[str, list[str]] = {}
+        for r in conn.execute(select(overseerr_request).where(overseerr_request.c.job_id == job_id,
+                                                              overseerr_request.c.outcome == "created")):
+            requested.setdefault(r.label, []).append(f"{r.media_type} {r.tmdb_id}")
     # A category may have several usage rows (first answer, then top-up rounds): add them up.
     usage: dict[str, dict] = {}
     for u in usage_rows:
@@ -231,5 +240,6 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
             prompt_tokens=u["prompt_tokens"] if u else 0, completion_tokens=u["completion_tokens"] if u else 0,
             model=u["model"] if u else None, short=short, kept=int(rotation.get("kept") or 0),
             added=int(rotation.get("added") or 0), removed=len(rotation.get("removed") or []),
+            overseerr_requested=requested.get(c.label, []),
         ))
     return (dict(job._mapping) if job else {}), summaries

@@ -85,6 +85,10 @@ def test_two_runs_publish_everything_and_never_repeat(demo_env, demo_suite):
     for r in created:
         assert (r["media_type"], r["tmdb_id"]) not in owned
         assert any(i["tmdb_id"] == r["tmdb_id"] for i in items_1[r["label"]])
+    # ...and the run summary lists them per category.
+    assert {c.label: sorted(c.overseerr_requested) for c in first.categories} == {
+        label: sorted(f"{r['media_type']} {r['tmdb_id']}" for r in created if r["label"] == label)
+        for label in SPEC_LABELS}
 
     # Second run, eight days later: every pick has aged out (rotation max_age_days: 7), and
     # the 60-day rule means no item of the first run comes back.

@@ -373,9 +373,10 @@ def build_category_assets(partitions_def: PartitionsDefinition) -> list[AssetsDe
             kinds={"tmdb", "json", "sqlite"},
             deps=["raw_recs"],
             description="Every LLM item verified against TMDb (title, year ±1, medium), enriched with imdb_id, "
-                        "runtime and vote count; owned, seen, 60-day repeats, out-of-scope and duplicate items "
-                        "dropped; topped up from the LLM and the pool. Saved as resolved JSON; updates "
-                        "`recommendation_history`.",
+                        "runtime and vote count; owned, seen, 60-day repeats, off-topic (the category's rules) and "
+                        "duplicate items dropped; yesterday's picks kept by the rotation policy; the gap topped "
+                        "up from the LLM and the pool, never padded (a category that cannot fill is marked "
+                        "short). Saved as resolved JSON; updates `recommendation_history`.",
         )(resolved_recs),
         asset(
             **common,
