@@ -241,3 +241,32 @@ def test_cli_rejects_a_bad_as_of_with_exit_2(command, tmp_path):
     assert result.exit_code == 2
     assert "--as-of" in result.output and "YYYY-MM-DD" in result.output
     assert not any(tmp_path.iterdir())  # nothing started, nothing written
+
+
+def test_on_topic_check_flags_items_that_break_the_rules_from_their_tmdb_records(tmp_path):
+    import json as _json
+
+    from sqlalchemy import insert
+
+    from plexrecs_assets.core.store.db import init_db
+    from plexrecs_assets.core.store.schema import category_run, job_run, tmdb_details_cache
+    from plexrecs_assets.defs.recs.checks import off_topic_problems
+
+    engine = init_db(tmp_path / "s.sqlite")
+    resolved = tmp_path / "true-crime.resolved.json"
+    items = [{"title": "The Keepers", "medium": "tv", "tmdb_id": 1}, {"title": "Batman", "medium": "movie", "tmdb_id": 2},
+             {"title": "Ghost", "medium": "movie", "tmdb_id": 3}]
+    resolved.write_text(_json.dumps({"items": items}), encoding="utf-8")
+    with engine.begin() as conn:
+        job = conn.execute(insert(job_run).values(started_at="2026-12-01T00:00:00Z", mode="oneshot",
+                                                  status="running")).inserted_primary_key[0]
+        conn.execute(insert(category_run).values(job_id=job, label="True Crime", type="genre", status="failed",
+                                                 resolved_json_path=str(resolved)))
+        for f in (facts(1, ["Documentary", "Crime"], medium="tv"), facts(2, ["Action", "Crime"], title="Batman")):
+            conn.execute(insert(tmdb_details_cache).values(tmdb_id=f.tmdb_id, media_type=f.medium,
+                                                           payload=_json.dumps(f.to_json()),
+                                                           fetched_at="2026-12-01T00:00:00Z"))
+    problems = off_topic_problems(engine, job, {"True Crime": TRUE_CRIME}, ["movie", "tv"])
+    assert len(problems) == 2
+    assert "Batman" in problems[0] and "lacks required genre(s) ['Documentary']" in problems[0]
+    assert "Ghost" in problems[1] and "no TMDb record" in problems[1]

@@ -108,36 +108,41 @@ def _seeds_of(raw_path: str | None) -> list[TitleFacts]:
         return []
 
 
+def off_topic_problems(engine, job_id: int, categories: dict, allowed) -> list[str]:
+    """Each resolved item of ``job_id`` that breaks its category's rules, judged from its TMDb
+    record in ``tmdb_details_cache`` (an item without a record is a problem too)."""
+    problems = []
+    with engine.connect() as conn:
+        raw_paths = dict(conn.execute(select(category_run.c.label, category_run.c.raw_json_path).where(
+            category_run.c.job_id == job_id)).all())
+    for label, items in _published(engine, job_id).items():
+        category = categories.get(label)
+        if category is None:
+            continue
+        rules = rules_for(category, [m for m in category.get("media_types", ["movie", "tv"]) if m in allowed],
+                          _seeds_of(raw_paths.get(label)))
+        for i in items:
+            with engine.connect() as conn:
+                row = conn.execute(select(tmdb_details_cache.c.payload).where(
+                    tmdb_details_cache.c.tmdb_id == i["tmdb_id"],
+                    tmdb_details_cache.c.media_type == i["medium"])).first()
+            if row is None:
+                problems.append(f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) has no TMDb record")
+                continue
+            why = rule_violation(TitleFacts.from_json(json.loads(row.payload)), rules)
+            if why:
+                problems.append(f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) {why}")
+    return problems
+
+
 @asset_check(asset="resolved_recs", blocking=True,
              description="Every resolved item obeys its category's rules (all include_genres, no exclude_genres, "
                          "media_types, close to the seeds, on the mood), checked against its TMDb record.")
 def resolved_on_topic(context: AssetCheckExecutionContext, settings: PlexRecsSettings) -> AssetCheckResult:
     engine = settings.engine()
     job_id = _this_job(context, engine)
-    problems = []
-    if job_id:
-        categories = settings.categories()
-        allowed = settings.app().recommender.allow_media_types
-        with engine.connect() as conn:
-            raw_paths = dict(conn.execute(select(category_run.c.label, category_run.c.raw_json_path).where(
-                category_run.c.job_id == job_id)).all())
-        for label, items in _published(engine, job_id).items():
-            category = categories.get(label)
-            if category is None:
-                continue
-            rules = rules_for(category, [m for m in category.get("media_types", ["movie", "tv"]) if m in allowed],
-                              _seeds_of(raw_paths.get(label)))
-            for i in items:
-                with engine.connect() as conn:
-                    row = conn.execute(select(tmdb_details_cache.c.payload).where(
-                        tmdb_details_cache.c.tmdb_id == i["tmdb_id"],
-                        tmdb_details_cache.c.media_type == i["medium"])).first()
-                if row is None:
-                    problems.append(f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) has no TMDb record")
-                    continue
-                why = rule_violation(TitleFacts.from_json(json.loads(row.payload)), rules)
-                if why:
-                    problems.append(f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) {why}")
+    problems = off_topic_problems(engine, job_id, settings.categories(),
+                                  settings.app().recommender.allow_media_types) if job_id else []
     return _result(context, engine, job_id, problems, "off topic")
 
 
