@@ -485,7 +485,12 @@ def rotate(ctx: CategoryContext, tmdb: TmdbFacts, executor: ThreadPoolExecutor,
         reason = ctx.standing(f)
         return {"already_seen": "watched"}.get(reason, reason) if reason else None
 
-    return split_current(ctx.current, now=ctx.now, policy=ctx.policy, leave_reason=leave_reason)
+    kept, left = split_current(ctx.current, now=ctx.now, policy=ctx.policy, leave_reason=leave_reason)
+    if len(kept) > ctx.count:  # `recs` was lowered: the oldest picks make room
+        kept.sort(key=lambda i: i["since"], reverse=True)
+        left += [{**i, "left_because": f"recs lowered to {ctx.count}"} for i in kept[ctx.count:]]
+        kept = kept[:ctx.count]
+    return kept, left
 
 
 def prepare_category(ctx: CategoryContext, tmdb: TmdbFacts, llm: LlmClient, budget: TokenBudget,

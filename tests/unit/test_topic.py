@@ -270,3 +270,14 @@ def test_on_topic_check_flags_items_that_break_the_rules_from_their_tmdb_records
     assert len(problems) == 2
     assert "Batman" in problems[0] and "lacks required genre(s) ['Documentary']" in problems[0]
     assert "Ghost" in problems[1] and "no TMDb record" in problems[1]
+
+
+def test_lowering_recs_lets_the_oldest_kept_picks_leave():
+    from plexrecs_assets.pipeline.recommend import rotate
+    tmdb = FakeTmdb([facts(i, ["Documentary", "Crime"]) for i in range(1, 11)])
+    ctx = context(TRUE_CRIME, Exclusions(), count=4)
+    ctx.current = [{**pick(i, i / 10), "title": f"T{i}", "source": "llm"} for i in range(1, 7)]
+    with ThreadPoolExecutor(2) as pool_exec:
+        kept, left = rotate(ctx, tmdb, pool_exec)
+    assert [i["tmdb_id"] for i in kept] == [1, 2, 3, 4]  # the newest four
+    assert {i["tmdb_id"]: i["left_because"] for i in left} == {5: "recs lowered to 4", 6: "recs lowered to 4"}
