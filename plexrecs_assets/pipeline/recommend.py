@@ -16,14 +16,13 @@ from typing import Any
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.clients.llm import LlmAnswer, LlmClient
 from plexrecs_assets.core.dedupe import _SERIES_GENRE_PARTS as _SERIES_PARTS
-from plexrecs_assets.core.dedupe import Exclusions, count_reasons, exclusion_reason, expand_genres
+from plexrecs_assets.core.dedupe import Exclusions, count_reasons, expand_genres
 from plexrecs_assets.core.models import Candidate, TitleFacts
 from plexrecs_assets.core.moods import genres_for_moods
 from plexrecs_assets.core.prompt import OUTPUT_SCHEMA, build_user_payload, render_messages, with_repair
 from plexrecs_assets.core.resolve import YEAR_TOLERANCE, title_similarity, verify_item, FUZZY_MIN_SCORE
 from plexrecs_assets.core.rotation import RotationPolicy, split_current
 from plexrecs_assets.core.rules import RULE_VIOLATION, CategoryRules, rule_violation, rules_for, seed_closeness
-from plexrecs_assets.core.store.db import utcnow_iso
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.pipeline.tmdb_facts import RequestMeter, TmdbFacts
 
@@ -122,10 +121,9 @@ class CategoryContext:
             return "in_inventory"
         if facts.key in self.exclusions.seen:
             return "already_seen"
-        if self.rules is not None:
-            return RULE_VIOLATION if rule_violation(facts, self.rules) else None
-        return exclusion_reason(facts, Exclusions(), media_types=self.media_types,
-                                include_genres=self.include_genres, exclude_genres=self.exclude_genres)
+        if self.rules is None:  # before the seeds are known: every rule but closeness to them
+            self.rules = rules_for(self.category, self.media_types)
+        return RULE_VIOLATION if rule_violation(facts, self.rules) else None
 
 
 @dataclass
