@@ -681,8 +681,9 @@ def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, 
         item["since"] = ctx.now_iso
     items = kept + items
     sources: dict[str, int] = {}
-    for item in items:
-        sources[item["source"]] = sources.get(item["source"], 0) + 1
+    for item in items:  # a kept pick counts as kept: this run did not choose it again
+        source = "kept" if item.get("kept") else item["source"]
+        sources[source] = sources.get(source, 0) + 1
     short = None
     if len(items) < ctx.count:
         stats = prepared.raw.get("pool_stats") or prepared.pool_stats or {}

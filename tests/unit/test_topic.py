@@ -228,6 +228,17 @@ def test_kept_picks_stay_and_only_the_gap_is_filled():
         kept, left = rotate(ctx, tmdb, pool_exec)
     assert [i["tmdb_id"] for i in kept] == list(range(1, 16))
     assert {i["tmdb_id"] for i in left} == set(range(16, 21))
+    with ThreadPoolExecutor(2) as pool_exec:
+        pool, stats = build_pool(ctx, tmdb, [], pool_exec, needed=5, taken={(i["medium"], i["tmdb_id"]) for i in kept})
+        prepared = Prepared(raw={"recommendations": [], "kept": kept, "left": left, "pool_stats": stats},
+                            pool=pool, seeds=[])
+        resolution = resolve_category(ctx, prepared, tmdb, None, TokenBudget(None), pool_exec, top_up_rounds=0)
+    assert [i["tmdb_id"] for i in resolution.items[:15]] == list(range(1, 16))
+    assert all(i.get("kept") for i in resolution.items[:15]) and resolution.kept == 15
+    new = resolution.items[15:]
+    assert len(new) == 5 and not {i["tmdb_id"] for i in new} & set(range(1, 21))  # the ones that left stay out
+    assert all(i["since"] == "2026-12-08T07:00:00Z" for i in new)
+    assert resolution.sources == {"kept": 15, "pool_fill": 5} and resolution.short is None
 
 
 @pytest.mark.parametrize("command", ["run", "demo"])
