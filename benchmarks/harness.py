@@ -84,9 +84,9 @@ class Scenario:
         return {**env, **secrets_env(self.emulator_env), "DAGSTER_HOME": str(self.dagster_home),
                 "PLEXRECS_CONFIG_DIR": str(self.config_dir)}
 
-    def run(self) -> "RunResult":
-        return timed_run([sys.executable, "-m", "plexrecs_assets.cli", "run", "--config-dir", str(self.config_dir)],
-                         env=self.env(), log=self.root / "run.log")
+    def run(self, args: list[str] | None = None) -> "RunResult":
+        return timed_run([sys.executable, "-m", "plexrecs_assets.cli", "run", "--config-dir", str(self.config_dir),
+                          *(args or [])], env=self.env(), log=self.root / "run.log")
 
 
 @dataclass

@@ -77,7 +77,26 @@ def rows(b: dict) -> list[tuple[str, str, str, str]]:
         out.append((f"API capacity: {c['clients']} clients back to back for {c['seconds']:g} s", "report",
                     f"{c['rps']:g} req/s; p50 / p99 {c['overall']['p50_ms']:.1f} / {c['overall']['p99_ms']:.1f} ms",
                     "—"))
+    if "week" in b:
+        w = b["week"]
+        out.append(("Week: 7 daily `--as-of` runs of the demo config, fewest items in a category on a day",
+                    f"≥ {w['target_min_items']}", str(w["min_items"]), _mark(w["met"])))
+        out.append(("Week: lowest share of published items on topic (checked from TMDb records)", "100%",
+                    f"{w['min_on_topic_share']:.0%}", _mark(w["min_on_topic_share"] == 1.0)))
     return out
+
+
+def week_table(b: dict) -> list[str]:
+    """Per category and day: items, on-topic share, kept/added/removed, TMDb requests."""
+    days = (b.get("week") or {}).get("days") or []
+    if not days:
+        return []
+    lines = ["| Day | Category | Items | On topic | Kept / added / removed | TMDb requests | Short |",
+             "|---|---|---|---|---|---|---|"]
+    for r in days:
+        lines.append(f"| {r['day']} | {r['category']} | {r['items']} | {r['on_topic_share']:.0%} | "
+                     f"{r['kept']} / {r['added']} / {r['removed']} | {r['tmdb_requests']} | {r['short'] or ''} |")
+    return lines
 
 
 def table(results: dict) -> str:
@@ -92,6 +111,9 @@ def table(results: dict) -> str:
     steps = _step_table(results.get("benchmarks", {}))
     if steps:
         lines += ["", *steps]
+    week = week_table(results.get("benchmarks", {}))
+    if week:
+        lines += ["", *week]
     lines.append(END)
     return "\n".join(lines)
 

@@ -10,10 +10,10 @@ import sys
 import time
 import traceback
 
-from benchmarks import api, pipeline, report
+from benchmarks import api, pipeline, report, week
 from benchmarks.harness import WORK_DIR, Scenario
 
-NAMES = ("warm", "scaling", "cold", "scale", "api")
+NAMES = ("warm", "scaling", "cold", "scale", "api", "week")
 
 
 def machine() -> dict:
@@ -44,6 +44,8 @@ def run(selected: list[str]) -> dict:
             suite.stop()
     if "scale" in selected:
         _attempt(results, "scale", pipeline.bench_scale)
+    if "week" in selected:
+        _attempt(results, "week", week.bench_week)
     return results
 
 

@@ -91,6 +91,8 @@ class CategoryRunOut(BaseModel):
     pmm_tv_yaml_path: str | None = None
     usage: TokenUsage | None = None
     kometa: list[KometaFileOut] = Field(default_factory=list, description="the Kometa files this run wrote")
+    short: str | None = Field(None, description="why the category found fewer on-topic titles than wanted "
+                                                "(null when it is full)")
 
 
 class JobRunOut(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import OperationalError
@@ -111,6 +112,7 @@ def job_summary(conn: Connection, job_id: int) -> dict | None:
         item = dict(row)
         item["usage"] = _usage(by_category.get(row["id"], []) + by_category.get(row["label"], []))
         item["kometa"] = kometa.get(row["label"], [])
+        item["short"] = _short_reason(item)
         categories.append(item)
     return {
         "job_id": job["id"],
@@ -123,6 +125,22 @@ def job_summary(conn: Connection, job_id: int) -> dict | None:
         "usage": _usage(usage_rows),
         "dagster_run_ids": dagster_run_ids(conn, job_id),
     }
+
+
+def _short_reason(row: dict) -> str | None:
+    """A category that found too few on-topic titles says why in its resolved JSON (or, when it
+    had nothing at all to publish, in its error message)."""
+    msg = row.get("error_msg") or ""
+    if msg.startswith("short: "):
+        return msg[len("short: "):]
+    path = row.get("resolved_json_path")
+    if not path:
+        return None
+    try:
+        short = json.loads(Path(path).read_text(encoding="utf-8")).get("short")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return short.get("reason") if isinstance(short, dict) else None
 
 
 def latest_success(conn: Connection, label: str) -> dict | None:

@@ -9,7 +9,8 @@ from dagster import Definitions, EnvVar, in_process_executor
 from plexrecs_assets.core.config import config_dir_from_env, load_app_config
 from plexrecs_assets.defs.history.assets import plex_inventory, taste_profile, watch_history
 from plexrecs_assets.defs.recs.assets import build_category_assets
-from plexrecs_assets.defs.recs.checks import pmm_files_valid, resolved_not_owned, resolved_not_recent, resolved_not_seen
+from plexrecs_assets.defs.recs.checks import (
+    pmm_files_valid, resolved_not_owned, resolved_not_recent, resolved_not_seen, resolved_on_topic)
 from plexrecs_assets.defs.recs.partitions import category_partitions
 from plexrecs_assets.defs.recs.schedules import build_daily_schedule, build_job
 from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, PlexResource, TautulliResource, TmdbResource
@@ -23,7 +24,7 @@ def build_definitions() -> Definitions:
     job = build_job(partitions)
     return Definitions(
         assets=[watch_history, plex_inventory, taste_profile, *build_category_assets(partitions)],
-        asset_checks=[resolved_not_owned, resolved_not_seen, resolved_not_recent, pmm_files_valid],
+        asset_checks=[resolved_not_owned, resolved_not_seen, resolved_not_recent, resolved_on_topic, pmm_files_valid],
         jobs=[job],
         schedules=[build_daily_schedule(job, app.app.schedule_cron, config_dir)],
         executor=in_process_executor,

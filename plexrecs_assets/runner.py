@@ -104,8 +104,23 @@ def _failure_message(result) -> str | None:
     return None
 
 
+def parse_as_of(text: str | None) -> str | None:
+    """``--as-of``: a calendar day, YYYY-MM-DD; a clear error otherwise."""
+    if text is None:
+        return None
+    import datetime as _dt
+    try:
+        return _dt.date.fromisoformat(text.strip()).isoformat() if len(text.strip()) == 10 else _bad_as_of(text)
+    except ValueError:
+        return _bad_as_of(text)
+
+
+def _bad_as_of(text: str):
+    raise ValueError(f"--as-of: {text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-12-02")
+
+
 def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mode: str = "oneshot",
-             on_step=None) -> RunSummary:
+             on_step=None, as_of: str | None = None) -> RunSummary:
     """Materialize the whole graph for ``categories`` (all by default) and summarize it."""
     from dagster import DagsterInstance
 
@@ -132,7 +147,8 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
                 with StepWatcher(instance, on_step or noop) as watcher:
                     result = job.execute_in_process(
                         instance=instance, run_config=QUIET_LOGGERS, raise_on_error=False,
-                        tags={**partition_tags(block), "plexrecs/mode": mode, **watcher.tags},
+                        tags={**partition_tags(block), "plexrecs/mode": mode, **watcher.tags,
+                              **({"plexrecs/as_of": as_of} if as_of else {})},
                     )
                 summary.dagster_run_ids.append(result.run_id)
                 with engine.connect() as conn:

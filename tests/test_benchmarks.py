@@ -55,3 +55,18 @@ def test_doc_table_is_replaced_between_markers_and_the_prose_kept(tmp_path, monk
 def test_a_crashed_benchmark_is_reported_as_an_error_row():
     table = report.table({"benchmarks": {"api": {"error": "RuntimeError: serve exited", "met": False}}})
     assert "| api: the benchmark itself failed | — | `RuntimeError: serve exited` | **error** |" in table
+
+
+def test_week_summary_needs_fifteen_items_and_all_on_topic_every_day():
+    from benchmarks.week import summarize
+    good = {"items": 20, "on_topic_share": 1.0, "exit_code": 0}
+    assert summarize([good, {**good, "items": 15}])["met"] is True
+    assert summarize([good, {**good, "items": 14}])["met"] is False
+    assert summarize([good, {**good, "on_topic_share": 0.95}])["met"] is False
+    assert summarize([])["met"] is False
+    table = report.table({"benchmarks": {"week": {"days": [{**good, "day": "2026-12-01", "category": "Cozy",
+                                                             "kept": 0, "added": 20, "removed": 0,
+                                                             "tmdb_requests": 41, "short": None}],
+                                                   "min_items": 20, "min_on_topic_share": 1.0, "met": True,
+                                                   "target_min_items": 15}}})
+    assert "| 2026-12-01 | Cozy | 20 | 100% | 0 / 20 / 0 | 41 |  |" in table

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -39,9 +40,17 @@ def read_emulator_env(proc: subprocess.Popen) -> dict[str, str]:
 def demo(
     data_dir: Path = typer.Option(Path("demo-data"), "--data-dir", help="Where config, database, JSON and Kometa files go."),
     mistake_rate: float = typer.Option(0.15, "--llm-mistake-rate", help="Share of LLM items with a realistic mistake."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Run as if it were this day (YYYY-MM-DD); see plexrecs run."),
 ) -> None:
     """Run PlexRecs once against the bundled emulators (all output under --data-dir)."""
     from plexrecs_assets.demo import write_demo_config
+    from plexrecs_assets.runner import parse_as_of
+
+    try:
+        as_of = parse_as_of(as_of)
+    except ValueError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2)
 
     data_dir = data_dir.resolve()
     config_dir = data_dir / "config"
@@ -55,8 +64,8 @@ def demo(
                    "PLEXRECS_CONFIG_DIR": str(config_dir)}
         (data_dir / "dagster_home").mkdir(parents=True, exist_ok=True)
         console.print(f"[bold]Running[/] plexrecs run --config-dir {config_dir}")
-        code = subprocess.call([sys.executable, "-m", "plexrecs_assets.cli", "run", "--config-dir", str(config_dir)],
-                               env=run_env)
+        code = subprocess.call([sys.executable, "-m", "plexrecs_assets.cli", "run", "--config-dir", str(config_dir)]
+                               + (["--as-of", as_of] if as_of else []), env=run_env)
     finally:
         emulators.send_signal(signal.SIGTERM)
         try:

@@ -27,9 +27,16 @@ def print_summary(summary) -> None:
         table.add_row(
             escape(c.label), str(c.published), dropped, _sources(c), f"{c.prompt_tokens}/{c.completion_tokens}"
             + (f" {c.model}" if c.model else ""),
-            c.status if c.status == "success" else f"{c.status}: {c.error}",
+            (c.status if c.status == "success" else f"{c.status}: {c.error}")
+            + (f" (short: {c.short})" if c.short and c.status == "success" else ""),
         )
     out.print(table)
+    for c in summary.categories:
+        if c.kept or c.added or c.removed:
+            out.print(f"[bold]{escape(c.label)}[/] rotation: kept {c.kept}, added {c.added}, removed {c.removed}",
+                      highlight=False)
+        if c.overseerr_requested:
+            out.print(f"[bold]{escape(c.label)}[/] Overseerr requests: {', '.join(c.overseerr_requested)}", highlight=False)
     for c in summary.categories:
         out.print(f"[bold]{escape(c.label)}[/] files:", highlight=False)
         for path in c.files or ["(none)"]:
@@ -78,10 +85,10 @@ def _sources(c) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(sources.items())) or "-"
 
 
-STEPS = 10  # six assets and four asset checks
+STEPS = 11  # six assets and five asset checks
 
 
-def _run_with_progress(config_dir: Path, categories: list[str] | None):
+def _run_with_progress(config_dir: Path, categories: list[str] | None, as_of: str | None = None):
     """A progress bar on a terminal; one line per finished step otherwise (logs, CI)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -92,7 +99,7 @@ def _run_with_progress(config_dir: Path, categories: list[str] | None):
             if kind != "start":
                 err.print(f"{'done' if kind == 'success' else 'FAILED'}: {step} ({elapsed:.1f} s)", highlight=False)
         err.print("Running PlexRecs …")
-        return run_once(config_dir, categories=categories, on_step=report)
+        return run_once(config_dir, categories=categories, on_step=report, as_of=as_of)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err, transient=False) as progress:
         task = progress.add_task("starting …", total=STEPS)
@@ -105,7 +112,7 @@ def _run_with_progress(config_dir: Path, categories: list[str] | None):
                 mark = "[green]✓[/]" if kind == "success" else "[red]✗[/]"
                 progress.console.print(f"{mark} {step} ({elapsed:.1f} s)")
 
-        summary = run_once(config_dir, categories=categories, on_step=update)
+        summary = run_once(config_dir, categories=categories, on_step=update, as_of=as_of)
         progress.update(task, description="finished", completed=STEPS)
         return summary
 
@@ -114,16 +121,23 @@ def _run_with_progress(config_dir: Path, categories: list[str] | None):
 def run(
     config_dir: Optional[Path] = typer.Option(None, "--config-dir", help="Folder with app.yml and categories.yml (default: $PLEXRECS_CONFIG_DIR or /config)."),
     category: Optional[list[str]] = typer.Option(None, "--category", help="Run only this category, by label or id (repeatable)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Run as if it were this day (YYYY-MM-DD): the 'now' of "
+                                        "the 60-day rule, rotation ages and recommendation timestamps."),
 ) -> None:
     """Run the whole pipeline once (oneshot) and print a summary. Exits 1 if any category failed."""
     from plexrecs_assets.pipeline.runs import RunLockedError
-    from plexrecs_assets.runner import MissingSecretsError, UnknownCategoryError, run_once
+    from plexrecs_assets.runner import MissingSecretsError, UnknownCategoryError, parse_as_of
 
     config_dir = config_dir or config_dir_from_env()
     try:
+        as_of = parse_as_of(as_of)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2)
+    try:
         settings = load_app_config(config_dir).app
         setup_logging(settings.log_level, settings.log_format, console=err if sys.stderr.isatty() else None)
-        summary = _run_with_progress(config_dir, category or None)
+        summary = _run_with_progress(config_dir, category or None, as_of)
     except ConfigError as exc:
         err.print(f"[bold red]config error:[/] {exc}")
         raise typer.Exit(2)

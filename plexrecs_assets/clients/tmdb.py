@@ -215,6 +215,18 @@ class TmdbClient(HttpClient):
         }
         return self._page(f"/discover/{medium}", medium, params)
 
+    def discover_page(self, medium: str, page: int = 1, **params: Any) -> tuple[list[TitleSummary], int]:
+        """One discover page and TMDb's ``total_pages``, so a caller can tell when it runs out."""
+        medium = _check_medium(medium)
+        query = {"sort_by": "popularity.desc", **params, "page": page}
+        body = self.get_json(f"/discover/{medium}", params={k: v for k, v in query.items() if v is not None}) or {}
+        rows = [summary_from_result(row, medium) for row in body.get("results") or [] if "id" in row]
+        try:
+            total = int(body.get("total_pages") or 0)
+        except (TypeError, ValueError):
+            total = 0
+        return rows, total
+
     def genres(self, medium: str) -> dict[str, int]:
         """Genre name -> id for the medium (fetched once per client)."""
         medium = _check_medium(medium)

@@ -174,6 +174,11 @@ class KometaOptions(_Strict):
     summary: str | None = Field(None, min_length=1, max_length=1000)  # replaces the generated summary
 
 
+class Rotation(_Strict):
+    # A pick stays until watched, given feedback or this many days old (core/rotation.py).
+    max_age_days: int = Field(7, ge=0, le=365)
+
+
 class _CategoryBase(_Strict):
     # The machine key (partitions, run ranges, file names, API paths); filled from the label
     # when categories.yml has none (see core.keys.default_category_id).
@@ -185,6 +190,10 @@ class _CategoryBase(_Strict):
     keywords_avoid: list[str] = Field(default_factory=list)
     recs: int | None = Field(None, ge=1, le=100)  # overrides recommender.recs_per_category
     kometa: KometaOptions = Field(default_factory=KometaOptions)
+    rotation: Rotation = Field(default_factory=Rotation)
+    # discover: unowned titles from TMDb (the default); library: owned titles nobody has watched yet.
+    mode: Literal["discover", "library"] = "discover"
+    max_tmdb_requests: int = Field(400, ge=10, le=5000)  # per category and run, for building its pool
 
     @model_validator(mode="before")
     @classmethod

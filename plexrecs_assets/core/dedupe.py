@@ -11,7 +11,7 @@ RECENT_DAYS = 60
 # Reasons an item is dropped, in the order they are checked (shown in the run summary).
 DROP_REASONS = (
     "unresolved", "duplicate", "media_type", "in_inventory", "already_seen",
-    "recently_recommended", "genre_filter",
+    "recently_recommended", "genre_filter", "not_in_library", "off_topic",
 )
 
 
@@ -25,7 +25,8 @@ class Exclusions:
 
 
 def genre_filter_reason(facts: TitleFacts, include: list[str], exclude: list[str]) -> str | None:
-    """``include_genres`` means "at least one of"; ``exclude_genres`` means "none of".
+    """Legacy genre filter ("at least one of" the include genres). The pipeline applies the
+    category rules instead (``core/rules.py``: *all* of ``include_genres``).
 
     TMDb names some genres differently for series ("Sci-Fi & Fantasy", "Action & Adventure",
     "War & Politics"); a movie genre name also matches its series counterpart.

@@ -10,19 +10,25 @@ import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.clients.llm import LlmAnswer, LlmClient
-from plexrecs_assets.core.dedupe import Exclusions, count_reasons, exclusion_reason, expand_genres
+from plexrecs_assets.core.dedupe import _SERIES_GENRE_PARTS as _SERIES_PARTS
+from plexrecs_assets.core.dedupe import Exclusions, count_reasons, expand_genres
 from plexrecs_assets.core.models import Candidate, TitleFacts
 from plexrecs_assets.core.moods import genres_for_moods
 from plexrecs_assets.core.prompt import OUTPUT_SCHEMA, build_user_payload, render_messages, with_repair
 from plexrecs_assets.core.resolve import YEAR_TOLERANCE, title_similarity, verify_item, FUZZY_MIN_SCORE
+from plexrecs_assets.core.rotation import RotationPolicy, split_current
+from plexrecs_assets.core.rules import RULE_VIOLATION, CategoryRules, rule_violation, rules_for, seed_closeness
 from plexrecs_assets.core.taste import TasteProfile
-from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts
+from plexrecs_assets.pipeline.tmdb_facts import RequestMeter, TmdbFacts
 
-POOL_FACTOR = 3  # pool size = POOL_FACTOR × count
+POOL_FACTOR = 3  # the pool aims for POOL_FACTOR × the picks still needed, fresh and on topic
+BATCH_JOBS = 8  # list requests per pool-building round (they go out concurrently)
+MAX_ANCHORS = 12  # seeds, fitting likes and the best pool titles whose recommendations/similar lists are read
 SEEN_IN_PROMPT = 150  # cap the already_seen list so prompts stay small
 
 
@@ -68,10 +74,26 @@ class CategoryContext:
     recency_weight: float
     diversity_min_fraction: float
     grounded: bool
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    current: list[dict] = field(default_factory=list)  # the collection as last published (items with "since")
+    policy: RotationPolicy = field(default_factory=RotationPolicy)
+    rules: CategoryRules | None = None  # set once the seeds are known (prepare/resolve)
 
     @property
     def label(self) -> str:
         return self.category["label"]
+
+    @property
+    def mode(self) -> str:
+        return self.category.get("mode") or "discover"
+
+    @property
+    def max_tmdb_requests(self) -> int:
+        return int(self.category.get("max_tmdb_requests") or 400)
+
+    @property
+    def now_iso(self) -> str:
+        return self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     @property
     def include_genres(self) -> list[str]:
@@ -82,8 +104,26 @@ class CategoryContext:
         return list((self.category.get("tmdb_filters") or {}).get("exclude_genres") or [])
 
     def exclusion(self, facts: TitleFacts) -> str | None:
-        return exclusion_reason(facts, self.exclusions, media_types=self.media_types,
-                                include_genres=self.include_genres, exclude_genres=self.exclude_genres)
+        """Why ``facts`` may not be added to the collection now, or None."""
+        reason = self.standing(facts)
+        if reason is None and facts.key in self.exclusions.recently_recommended:
+            reason = "recently_recommended"
+        return reason
+
+    def standing(self, facts: TitleFacts) -> str | None:
+        """Why ``facts`` may not be in the collection at all (the 60-day rule aside)."""
+        if facts.medium not in self.media_types:
+            return "media_type"
+        if self.mode == "library":
+            if facts.key not in self.exclusions.inventory:
+                return "not_in_library"
+        elif facts.key in self.exclusions.inventory:
+            return "in_inventory"
+        if facts.key in self.exclusions.seen:
+            return "already_seen"
+        if self.rules is None:  # before the seeds are known: every rule but closeness to them
+            self.rules = rules_for(self.category, self.media_types)
+        return RULE_VIOLATION if rule_violation(facts, self.rules) else None
 
 
 @dataclass
@@ -108,6 +148,9 @@ class Prepared:
     pool: list[Candidate]
     seeds: list[TitleFacts]
     usage: Usage = field(default_factory=Usage)
+    kept: list[dict] = field(default_factory=list)  # yesterday's picks that stay (rotation policy)
+    left: list[dict] = field(default_factory=list)  # yesterday's picks that leave, with left_because
+    pool_stats: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- scoring
@@ -164,54 +207,208 @@ def _unless_not_found(job) -> list:
         raise
 
 
-def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], executor: ThreadPoolExecutor) -> list[Candidate]:
-    """Real titles for this category: TMDb recommendations/similar of the seeds and top likes,
-    and discover results by the category's genres and keywords; owned, seen, recently
-    recommended and out-of-scope titles removed."""
+def _genre_param(names, ids: dict[str, int], joiner: str) -> str | None:
+    """TMDb genre ids for ``names`` joined with ``joiner`` (',' = all of them, '|' = any).
+    A movie genre name also finds its series counterpart ("Science Fiction" → "Sci-Fi & Fantasy").
+    None when a name has no id for this medium (with ',' the query could then match nothing)."""
+    out: list[str] = []
+    for name in sorted(set(names)):
+        found = [ids[name]] if name in ids else [ids[g] for g, parts in _SERIES_PARTS.items() if name in parts and g in ids]
+        if not found:
+            if joiner == ",":
+                return None
+            continue
+        for i in found:
+            if str(i) not in out:
+                out.append(str(i))
+    return joiner.join(out) or None
+
+
+def _summary_passes(summary, ctx: CategoryContext, names_by_id: dict[int, str]) -> bool:
+    """Cheap checks on a list entry before its details are fetched (saves a request each)."""
+    key = (summary.medium, summary.tmdb_id)
+    if summary.medium not in ctx.media_types or key in ctx.exclusions.seen \
+            or key in ctx.exclusions.recently_recommended:
+        return False
+    if (key in ctx.exclusions.inventory) != (ctx.mode == "library"):
+        return False
+    if summary.genre_ids and ctx.rules is not None:
+        genres = set(expand_genres([names_by_id[g] for g in summary.genre_ids if g in names_by_id]))
+        if ctx.rules.include_genres - genres or ctx.rules.exclude_genres & genres:
+            return False
+    return True
+
+
+def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], executor: ThreadPoolExecutor,
+               *, needed: int | None = None, taken: set | None = None,
+               meter: RequestMeter | None = None) -> tuple[list[Candidate], dict]:
+    """Fresh, on-topic titles for this category, and what it took to find them.
+
+    Reads, in rounds, the recommendation/similar lists of anchors (seeds first, then the
+    household's top likes that obey the rules, then the best titles found so far) and pages
+    through TMDb discover (include_genres AND-ed, mood/seed keywords OR-ed) until the pool
+    holds ``POOL_FACTOR × needed`` candidates, TMDb has no more pages, or the category's
+    request bound (``max_tmdb_requests``) is reached. Owned, seen, recently recommended and
+    off-topic titles are removed before the pool is sized."""
+    needed = ctx.count if needed is None else needed
+    taken = taken or set()
+    meter = meter or RequestMeter(ctx.max_tmdb_requests)
+    if ctx.rules is None:
+        ctx.rules = rules_for(ctx.category, ctx.media_types, seeds)
     terms = category_terms(ctx.category, seeds)
-    wanted_genres, wanted_keywords, _ = terms
+    target = POOL_FACTOR * needed
+    stats = {"target": target, "list_requests": 0, "discover_pages": 0, "anchors": 0, "considered": 0,
+             "stopped_by": "enough"}
     sources: dict[tuple[str, int], set[str]] = {}
+    pool: dict[tuple[str, int], Candidate] = {}
+    looked: set = set()
+    seed_links: set = set()
+    names_by_id: dict[int, str] = {}
+    for medium in ctx.media_types:
+        names_by_id.update({v: k for k, v in tmdb.genre_ids(medium).items()})
 
-    def add(summaries, source: str) -> None:
-        for s in summaries:
-            if s.medium in ctx.media_types:
-                sources.setdefault((s.medium, s.tmdb_id), set()).add(source)
-
-    anchors = [(s.medium, s.tmdb_id) for s in seeds]
-    likes = [e for e in ctx.taste.top_likes if e.tmdb_id]
-    if ctx.category["type"] in ("genre", "keyword"):
-        # Only likes that fit the category steer its pool (a sci-fi fan's likes say nothing about True Crime).
-        likes = [e for e in likes if set(expand_genres(e.genres)) & wanted_genres] or []
-    anchors += [(e.medium, e.tmdb_id) for e in likes[:4]]
-    jobs = []
+    # ---- anchors: (medium, id) whose recommendation/similar lists are read
+    anchors: list[tuple[str, int]] = [s.key for s in seeds]
+    like_keys = [(e.medium, e.tmdb_id) for e in ctx.taste.top_likes if e.tmdb_id and e.medium in ctx.media_types]
+    for key, facts in tmdb.many_details(like_keys[:8], executor, meter=meter).items():
+        if rule_violation(facts, ctx.rules) is None and len(anchors) < MAX_ANCHORS // 2 + len(seeds):
+            anchors.append(key)
+    anchor_jobs = []
     for medium, tmdb_id in anchors:
-        jobs.append((f"recommendations:{medium}:{tmdb_id}", lambda m=medium, i=tmdb_id: tmdb.recommendations(m, i)))
-        jobs.append((f"similar:{medium}:{tmdb_id}", lambda m=medium, i=tmdb_id: tmdb.similar(m, i)))
+        for rel in ("recommendations", "similar"):
+            anchor_jobs.append((f"{rel}:{medium}:{tmdb_id}", (medium, tmdb_id), rel))
+    anchored = set(anchors)
+
+    # ---- discover streams: query parameters, paged until total_pages
+    streams: list[dict] = []
+    rules = ctx.rules
     for medium in ctx.media_types:
         ids = tmdb.genre_ids(medium)
-        names = set(wanted_genres) | ({"Sci-Fi & Fantasy"} if medium == "tv" and wanted_genres & {"Science Fiction", "Fantasy"} else set())
-        names |= {"Action & Adventure"} if medium == "tv" and wanted_genres & {"Action", "Adventure"} else set()
-        with_genres = "|".join(str(ids[g]) for g in sorted(names) if g in ids) or None
-        without = ",".join(str(ids[g]) for g in ctx.exclude_genres if g in ids) or None
-        keyword_ids = tmdb.keyword_ids(sorted(wanted_keywords)[:12]) if wanted_keywords and not seeds else []
-        with_keywords = "|".join(str(i) for i in keyword_ids) or None
-        if with_keywords:
-            jobs.append((f"discover:{medium}:keywords", lambda m=medium, g=with_genres, w=without, k=with_keywords:
-                         tmdb.discover(m, with_genres=g, without_genres=w, with_keywords=k)))
-        if with_genres:
-            for page in (1, 2):
-                jobs.append((f"discover:{medium}:genres", lambda m=medium, g=with_genres, w=without, p=page:
-                             tmdb.discover(m, with_genres=g, without_genres=w, with_keywords=None, page=p)))
-    for (source, _), result in zip(jobs, executor.map(_unless_not_found, jobs)):
-        add(result, source)
+        without = _genre_param(rules.exclude_genres, ids, "|")
+        without = without.replace("|", ",") if without else None
+        if ctx.category["type"] == "genre":
+            with_genres = _genre_param(rules.include_genres, ids, ",")
+            if with_genres:
+                streams.append({"medium": medium, "with_genres": with_genres, "without_genres": without})
+        elif ctx.category["type"] == "keyword":
+            keyword_ids = tmdb.keyword_ids(sorted(rules.mood_keywords)[:12])
+            if keyword_ids:
+                streams.append({"medium": medium, "with_keywords": "|".join(map(str, keyword_ids)),
+                                "without_genres": without})
+            mood = _genre_param(rules.mood_genres, ids, "|")
+            if mood:
+                streams.append({"medium": medium, "with_genres": mood, "without_genres": without})
+        else:
+            for seed in seeds:
+                with_genres = _genre_param(expand_genres(seed.genres), ids, ",") if seed.genres else None
+                if with_genres:
+                    streams.append({"medium": medium, "with_genres": with_genres, "without_genres": without})
+            kws = sorted({k.lower() for s in seeds for k in s.keywords})[:12]
+            keyword_ids = tmdb.keyword_ids(kws) if kws else []
+            if keyword_ids:
+                streams.append({"medium": medium, "with_keywords": "|".join(map(str, keyword_ids)),
+                                "without_genres": without})
+    for stream in streams:
+        stream["next"], stream["total"] = 1, None
 
-    facts = tmdb.many_details(list(sources), executor)
-    pool = []
-    for key, f in facts.items():
-        if ctx.exclusion(f) is None:
-            pool.append(Candidate(f, fit_score(f, terms, ctx.taste), sources[key]))
+    def run_job(job):
+        try:
+            if job[0] == "anchor":
+                _, label, (medium, tmdb_id), rel = job
+                fetch = tmdb.recommendations if rel == "recommendations" else tmdb.similar
+                return label, fetch(medium, tmdb_id, meter=meter), None
+            _, stream, page = job
+            params = {k: stream.get(k) for k in ("with_genres", "without_genres", "with_keywords")}
+            rows, total = tmdb.discover_page(stream["medium"], page, meter=meter, **params)
+            return f"discover:{stream['medium']}", rows, total
+        except ServiceError as exc:
+            if exc.kind == "not_found":  # an anchor TMDb no longer knows adds nothing; the others still do
+                return "", [], 0
+            raise
+
+    while True:
+        if len(pool) >= target:
+            break
+        if meter.left <= 0:
+            stats["stopped_by"] = "request_bound"
+            break
+        jobs: list = []
+        while anchor_jobs and len(jobs) < BATCH_JOBS // 2:
+            label, key, rel = anchor_jobs.pop(0)
+            jobs.append(("anchor", label, key, rel))
+        open_streams = [st for st in streams if st["total"] is None or st["next"] <= min(st["total"], 500)]
+        for stream in open_streams:
+            if len(jobs) >= BATCH_JOBS:
+                break
+            jobs.append(("discover", stream, stream["next"]))
+            stream["next"] += 1
+        if not jobs:
+            # Widen: the best titles found so far become anchors too.
+            for cand in sorted(pool.values(), key=lambda c: (-c.score, c.facts.tmdb_id)):
+                if len(anchored) >= MAX_ANCHORS + len(seeds):
+                    break
+                if cand.facts.key not in anchored:
+                    anchored.add(cand.facts.key)
+                    for rel in ("recommendations", "similar"):
+                        anchor_jobs.append((f"{rel}:{cand.facts.medium}:{cand.facts.tmdb_id}", cand.facts.key, rel))
+            if not anchor_jobs:
+                stats["stopped_by"] = "tmdb_exhausted"
+                break
+            continue
+        jobs = jobs[:max(1, meter.left)]
+        new_keys = []
+        for job, (label, rows, total) in zip(jobs, executor.map(run_job, jobs)):
+            stats["list_requests"] += 1
+            if job[0] == "discover":
+                stats["discover_pages"] += 1
+                job[1]["total"] = total or 0
+            else:
+                stats["anchors"] += 1 if label.startswith("recommendations") else 0
+                if job[2] in {s.key for s in seeds}:
+                    seed_links.update((r.medium, r.tmdb_id) for r in rows)
+            for r in rows:
+                key = (r.medium, r.tmdb_id)
+                if key in taken:
+                    continue
+                sources.setdefault(key, set()).add(label)
+                if key not in looked:
+                    looked.add(key)
+                    if _summary_passes(r, ctx, names_by_id):
+                        new_keys.append(key)
+        if seed_links:
+            ctx.rules = rules = ctx.rules.with_links(seed_links)
+        new_keys = list(dict.fromkeys(new_keys))[:max(0, meter.left)]
+        stats["considered"] += len(new_keys)
+        for key, facts in tmdb.many_details(new_keys, executor, meter=meter).items():
+            if ctx.exclusion(facts) is None:
+                pool[key] = Candidate(facts, 0.0, sources[key])
+    for cand in pool.values():
+        cand.sources = sources.get(cand.facts.key, cand.sources)
+        cand.score = fit_score(cand.facts, terms, ctx.taste) + 2.0 * seed_closeness(cand.facts, ctx.rules)
+    ranked = sorted(pool.values(), key=lambda c: (-c.score, c.facts.tmdb_id))
+    stats.update({"fresh_on_topic": len(ranked), "tmdb_requests": meter.count,
+                  "max_tmdb_requests": meter.limit})
+    return ranked, stats
+
+
+def library_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], executor: ThreadPoolExecutor,
+                 *, needed: int, taken: set, meter: RequestMeter) -> tuple[list[Candidate], dict]:
+    """``mode: library``: owned titles nobody has watched, that obey the rules."""
+    if ctx.rules is None:
+        ctx.rules = rules_for(ctx.category, ctx.media_types, seeds)
+    terms = category_terms(ctx.category, seeds)
+    keys = sorted(k for k in ctx.exclusions.inventory if k[0] in ctx.media_types and k not in taken
+                  and k not in ctx.exclusions.seen and k not in ctx.exclusions.recently_recommended)
+    facts = tmdb.cached_many(keys)
+    uncached = [k for k in keys if k not in facts]
+    missing = uncached[:meter.left]
+    facts.update(tmdb.many_details(missing, executor, meter=meter))
+    pool = [Candidate(f, fit_score(f, terms, ctx.taste) + 2.0 * seed_closeness(f, ctx.rules), {"library"})
+            for f in facts.values() if ctx.exclusion(f) is None]
     pool.sort(key=lambda c: (-c.score, c.facts.tmdb_id))
-    return pool[: POOL_FACTOR * ctx.count]
+    return pool, {"target": POOL_FACTOR * needed, "owned_unwatched": len(keys), "fresh_on_topic": len(pool),
+                  "tmdb_requests": meter.count, "max_tmdb_requests": meter.limit,
+                  "stopped_by": "library_scanned" if len(missing) == len(uncached) else "request_bound"}
 
 
 # ---------------------------------------------------------------- LLM
@@ -262,29 +459,69 @@ def make_payload(ctx: CategoryContext, seeds: list[TitleFacts], pool: list[Candi
                  exclude: list[str] | None = None) -> dict:
     seeds_facts = [{"title": s.title, "year": s.year, "medium": s.medium, "genres": list(s.genres),
                     "keywords": list(s.keywords[:10]), "overview": s.overview[:200]} for s in seeds]
+    offered = pool[: POOL_FACTOR * max(1, count)]  # the best of the pool; the rest stays for pool fill
     return build_user_payload(
         category=ctx.category, count=count, recency_weight=ctx.recency_weight,
         diversity_min_fraction=ctx.diversity_min_fraction, media_types=ctx.media_types,
         taste=ctx.taste.for_prompt(), already_seen=ctx.seen_titles[:SEEN_IN_PROMPT],
         already_recommended=ctx.recent_titles, seeds_facts=seeds_facts or None,
-        candidates=[c.for_prompt() for c in pool] if ctx.grounded else None, exclude=exclude,
+        candidates=[c.for_prompt() for c in offered] if ctx.grounded else None, exclude=exclude,
     )
+
+
+def rotate(ctx: CategoryContext, tmdb: TmdbFacts, executor: ThreadPoolExecutor,
+           meter: RequestMeter | None = None) -> tuple[list[dict], list[dict]]:
+    """Split the collection as last published into picks that stay and picks that leave."""
+    if not ctx.current:
+        return [], []
+    facts = tmdb.many_details([(i["medium"], i["tmdb_id"]) for i in ctx.current], executor, meter=meter)
+
+    def leave_reason(item: dict) -> str | None:
+        f = facts.get((item["medium"], item["tmdb_id"]))
+        if f is None:
+            return "TMDb no longer knows it"
+        reason = ctx.standing(f)
+        return {"already_seen": "watched"}.get(reason, reason) if reason else None
+
+    kept, left = split_current(ctx.current, now=ctx.now, policy=ctx.policy, leave_reason=leave_reason)
+    if len(kept) > ctx.count:  # `recs` was lowered: the oldest picks make room
+        kept.sort(key=lambda i: i["since"], reverse=True)
+        left += [{**i, "left_because": f"recs lowered to {ctx.count}"} for i in kept[ctx.count:]]
+        kept = kept[:ctx.count]
+    return kept, left
 
 
 def prepare_category(ctx: CategoryContext, tmdb: TmdbFacts, llm: LlmClient, budget: TokenBudget,
                      executor: ThreadPoolExecutor, generated_at: str) -> Prepared:
     seeds = resolve_seeds(ctx.category, tmdb) if ctx.category["type"] in ("title_seed", "seed_list") else []
-    pool = build_pool(ctx, tmdb, seeds, executor)
-    payload = make_payload(ctx, seeds, pool, count=ctx.count)
+    ctx.rules = rules_for(ctx.category, ctx.media_types, seeds)
+    meter = RequestMeter(ctx.max_tmdb_requests)
+    kept, left = rotate(ctx, tmdb, executor, meter)
+    needed = max(0, ctx.count - len(kept))
+    taken = {(i["medium"], i["tmdb_id"]) for i in kept}
+    if needed == 0:
+        pool, stats = [], {"target": 0, "fresh_on_topic": 0, "tmdb_requests": meter.count,
+                           "max_tmdb_requests": meter.limit, "stopped_by": "collection_full"}
+    elif ctx.mode == "library":
+        pool, stats = library_pool(ctx, tmdb, seeds, executor, needed=needed, taken=taken, meter=meter)
+    else:
+        pool, stats = build_pool(ctx, tmdb, seeds, executor, needed=needed, taken=taken, meter=meter)
     usage = Usage()
-    data, _content = ask_llm(llm, payload, ctx, budget, usage)
+    data: dict = {"recommendations": []}
+    if needed and pool:  # an empty pool has nothing to choose from: no LLM call, no tokens spent
+        payload = make_payload(ctx, seeds, pool, count=needed)
+        data, _content = ask_llm(llm, payload, ctx, budget, usage)
     raw = {
         "category": ctx.label,
         "generated_at": generated_at,
         "model": usage.model,
         "recommendations": data.get("recommendations", []),
+        "kept": kept,
+        "left": left,
+        "needed": needed,
+        "pool_stats": stats,
     }
-    return Prepared(raw=raw, pool=pool, seeds=seeds, usage=usage)
+    return Prepared(raw=raw, pool=pool, seeds=seeds, usage=usage, kept=kept, left=left, pool_stats=stats)
 
 
 # ---------------------------------------------------------------- verification and selection
@@ -298,6 +535,9 @@ class Resolution:
     sources: dict[str, int]
     diversity: dict
     usage: Usage
+    kept: int = 0
+    left: list[dict] = field(default_factory=list)
+    short: dict | None = None  # {"reason": ...} when fewer on-topic titles than wanted were found
 
 
 def _pool_id_matches(item: dict, cand: Candidate) -> bool:
@@ -397,19 +637,26 @@ def enforce_diversity(items: list[dict], spare: list[Candidate], ctx: CategoryCo
 
 def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, llm: LlmClient | None,
                      budget: TokenBudget, executor: ThreadPoolExecutor, *, top_up_rounds: int) -> Resolution:
+    ctx.rules = rules_for(ctx.category, ctx.media_types, prepared.seeds)
+    kept = [{**i, "kept": True} for i in (prepared.raw.get("kept") if prepared.raw.get("kept") is not None
+                                           else prepared.kept)]
+    left = prepared.raw.get("left") if prepared.raw.get("left") is not None else prepared.left
+    needed = max(0, ctx.count - len(kept))
     pool_by_key = {c.facts.key: c for c in prepared.pool}
-    taken: set = set()
+    taken: set = {(i["medium"], i["tmdb_id"]) for i in kept}
     usage = Usage()
     items, rejected = verify_items(prepared.raw.get("recommendations") or [], ctx, tmdb, pool_by_key, taken,
                                    "llm", executor)
-    items = items[: ctx.count]
+    items = items[:needed]
     rounds = 0
-    while len(items) < ctx.count and rounds < top_up_rounds and llm is not None:
+    while len(items) < needed and rounds < top_up_rounds and llm is not None:
+        remaining_pool = [c for c in prepared.pool if c.facts.key not in taken]
+        if not remaining_pool:
+            break  # nothing left to choose from: asking again would only spend tokens
         rounds += 1
         exclude = [f"{r['title']} ({r['year']})" for r in rejected if r.get("title")] + \
                   [f"{i['title']} ({i['year']})" for i in items]
-        remaining_pool = [c for c in prepared.pool if c.facts.key not in taken]
-        payload = make_payload(ctx, prepared.seeds, remaining_pool, count=ctx.count - len(items), exclude=exclude)
+        payload = make_payload(ctx, prepared.seeds, remaining_pool, count=needed - len(items), exclude=exclude)
         try:
             data, _ = ask_llm(llm, payload, ctx, budget, usage)
         except CategoryFailed:
@@ -417,19 +664,37 @@ def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, 
         more, more_rejected = verify_items(data.get("recommendations") or [], ctx, tmdb, pool_by_key, taken,
                                            "llm_retry", executor)
         rejected += more_rejected
-        items += more[: ctx.count - len(items)]
+        items += more[: needed - len(items)]
         if not more:
             break
+    # Pool titles were checked against the rules when the pool was built; check again, the
+    # rules may be stricter now (e.g. categories.yml changed between raw_recs and resolved_recs).
     spare = [c for c in prepared.pool if c.facts.key not in taken and ctx.exclusion(c.facts) is None]
     spare.sort(key=lambda c: (-(c.score + 3.0 * ctx.taste.affinity(c.facts)), c.facts.tmdb_id))
-    while len(items) < ctx.count and spare:
+    while len(items) < needed and spare:
         cand = spare.pop(0)
         taken.add(cand.facts.key)
         items.append(published_item(cand.facts, why=pool_fill_why(cand.facts, ctx, prepared.seeds),
                                     keywords=None, source="pool_fill"))
     diversity = enforce_diversity(items, spare, ctx, prepared.seeds, taken)
-    sources: dict[str, int] = {}
     for item in items:
-        sources[item["source"]] = sources.get(item["source"], 0) + 1
+        item["since"] = ctx.now_iso
+    items = kept + items
+    sources: dict[str, int] = {}
+    for item in items:  # a kept pick counts as kept: this run did not choose it again
+        source = "kept" if item.get("kept") else item["source"]
+        sources[source] = sources.get(source, 0) + 1
+    short = None
+    if len(items) < ctx.count:
+        stats = prepared.raw.get("pool_stats") or prepared.pool_stats or {}
+        why = {"tmdb_exhausted": "TMDb has no more matching titles",
+               "request_bound": f"the TMDb request bound (max_tmdb_requests={stats.get('max_tmdb_requests')}) "
+                                f"was reached",
+               "library_scanned": "the library holds no more unwatched titles that fit"}.get(
+            stats.get("stopped_by"), "not enough candidates")
+        short = {"reason": f"only {len(items)} of {ctx.count} titles obey the category's rules and are fresh "
+                           f"(not owned, not watched, not recommended in the last 60 days): {why}",
+                 "published": len(items), "wanted": ctx.count}
     return Resolution(items=items, rejected=rejected, dropped=count_reasons([r["reason"] for r in rejected]),
-                      sources=sources, diversity=diversity, usage=usage)
+                      sources=sources, diversity=diversity, usage=usage, kept=len(kept), left=list(left or []),
+                      short=short)

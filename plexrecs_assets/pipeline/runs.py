@@ -193,6 +193,14 @@ class CategorySummary:
     model: str | None
     # The Kometa files of this run: per medium, picks, how many Plex holds, add_missing ids.
     kometa: list[dict] = field(default_factory=list)
+    short: str | None = None  # why the category published fewer titles than wanted
+    kept: int = 0
+    added: int = 0
+    removed: int = 0
+    overseerr_requested: list = None  # "movie 123" of each request Overseerr created this run
+
+    def __post_init__(self):
+        self.overseerr_requested = list(self.overseerr_requested or [])
 
 
 def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary]]:
@@ -201,6 +209,11 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         cats = conn.execute(select(category_run).where(category_run.c.job_id == job_id)
                             .order_by(category_run.c.id)).all()
         usage_rows = conn.execute(select(llm_usage).where(llm_usage.c.job_id == job_id)).all()
+        from plexrecs_assets.core.store.schema import overseerr_request
+        requested: dict[str, list[str]] = {}
+        for r in conn.execute(select(overseerr_request).where(overseerr_request.c.job_id == job_id,
+                                                              overseerr_request.c.outcome == "created")):
+            requested.setdefault(r.label, []).append(f"{r.media_type} {r.tmdb_id}")
     # A category may have several usage rows (first answer, then top-up rounds): add them up.
     usage: dict[str, dict] = {}
     for u in usage_rows:
@@ -212,20 +225,26 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
     kometa_files = publications(engine, job_id)
     summaries = []
     for c in cats:
-        published, dropped = 0, {}
+        published, dropped, short, rotation = 0, {}, None, {}
         if c.resolved_json_path and Path(c.resolved_json_path).exists():
             try:
                 doc = json.loads(Path(c.resolved_json_path).read_text(encoding="utf-8"))
                 published = len(doc.get("items", []))
                 dropped = doc.get("dropped", {})
+                short = (doc.get("short") or {}).get("reason")
+                rotation = doc.get("rotation") or {}
             except ValueError:
                 pass
+        elif c.error_msg and c.error_msg.startswith("short: "):
+            short = c.error_msg[len("short: "):]
         u = usage.get(c.label)
         summaries.append(CategorySummary(
             label=c.label, type=c.type, status=c.status, error=c.error_msg, published=published,
             dropped=dropped,
             files=[p for p in (c.raw_json_path, c.resolved_json_path, c.pmm_movie_yaml_path, c.pmm_tv_yaml_path) if p],
             prompt_tokens=u["prompt_tokens"] if u else 0, completion_tokens=u["completion_tokens"] if u else 0,
-            model=u["model"] if u else None, kometa=kometa_files.get(c.label, []),
+            model=u["model"] if u else None, kometa=kometa_files.get(c.label, []), short=short, kept=int(rotation.get("kept") or 0),
+            added=int(rotation.get("added") or 0), removed=len(rotation.get("removed") or []),
+            overseerr_requested=requested.get(c.label, []),
         ))
     return (dict(job._mapping) if job else {}), summaries

@@ -55,6 +55,23 @@ def facts_from_details(d: TitleDetails) -> TitleFacts:
     )
 
 
+class RequestMeter:
+    """Counts the TMDb requests one category makes (cache hits are free), against its bound."""
+
+    def __init__(self, limit: int | None = None):
+        self.limit = limit
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
+
+    @property
+    def left(self) -> int:
+        return max(0, self.limit - self.count) if self.limit is not None else 10 ** 9
+
+
 class TmdbFacts:
     def __init__(self, client: TmdbClient, engine: Engine | None, *, max_rps: float = 35.0):
         self.client = client
@@ -86,10 +103,12 @@ class TmdbFacts:
                 self._inflight.pop(key, None)
             event.set()
 
-    def _call(self, fn, *args, **kwargs):
+    def _call(self, fn, *args, meter: "RequestMeter | None" = None, **kwargs):
         self.limiter.wait()
         with self._lock:
             self.requests += 1
+        if meter is not None:
+            meter.add()
         return fn(*args, **kwargs)
 
     # ------------------------------------------------------------ details
@@ -116,14 +135,14 @@ class TmdbFacts:
         with self.engine.begin() as conn:
             conn.execute(stmt)
 
-    def details(self, medium: str, tmdb_id: int) -> TitleFacts | None:
+    def details(self, medium: str, tmdb_id: int, meter: "RequestMeter | None" = None) -> TitleFacts | None:
         """Facts for one title, or None when TMDb does not know the id."""
         def fetch():
             cached = self._cached_details(medium, tmdb_id)
             if cached is not None:
                 return cached
             try:
-                facts = facts_from_details(self._call(self.client.details, tmdb_id, medium))
+                facts = facts_from_details(self._call(self.client.details, tmdb_id, medium, meter=meter))
             except ServiceError as exc:
                 if exc.kind == "not_found":
                     return None
@@ -152,9 +171,11 @@ class TmdbFacts:
                 self._memo.setdefault(("details", *key), facts)
         return found
 
-    def many_details(self, keys: Iterable[tuple[str, int]], pool) -> dict[tuple[str, int], TitleFacts]:
+    def many_details(self, keys: Iterable[tuple[str, int]], pool,
+                     meter: "RequestMeter | None" = None) -> dict[tuple[str, int], TitleFacts]:
         keys = list(dict.fromkeys(keys))
-        results = pool.map(lambda k: self.details(*k), keys) if pool else map(lambda k: self.details(*k), keys)
+        one = lambda k: self.details(*k, meter=meter)  # noqa: E731
+        results = pool.map(one, keys) if pool else map(one, keys)
         return {k: f for k, f in zip(keys, results) if f is not None}
 
     # ------------------------------------------------------------ lists
@@ -194,13 +215,26 @@ class TmdbFacts:
         return self._stored_list(("search", medium, title.casefold(), year),
                                  lambda: self._call(self.client.search_titles, title, year, medium))  # type: ignore[return-value]
 
-    def recommendations(self, medium: str, tmdb_id: int) -> list[TitleSummary]:
+    def recommendations(self, medium: str, tmdb_id: int, meter: "RequestMeter | None" = None) -> list[TitleSummary]:
         return self._stored_list(("recs", medium, tmdb_id),
-                                 lambda: self._call(self.client.recommendations, tmdb_id, medium))  # type: ignore[return-value]
+                                 lambda: self._call(self.client.recommendations, tmdb_id, medium, meter=meter))  # type: ignore[return-value]
 
-    def similar(self, medium: str, tmdb_id: int) -> list[TitleSummary]:
+    def similar(self, medium: str, tmdb_id: int, meter: "RequestMeter | None" = None) -> list[TitleSummary]:
         return self._stored_list(("similar", medium, tmdb_id),
-                                 lambda: self._call(self.client.similar, tmdb_id, medium))  # type: ignore[return-value]
+                                 lambda: self._call(self.client.similar, tmdb_id, medium, meter=meter))  # type: ignore[return-value]
+
+    def discover_page(self, medium: str, page: int, *, with_genres: str | None = None,
+                      without_genres: str | None = None, with_keywords: str | None = None,
+                      meter: "RequestMeter | None" = None) -> tuple[list[TitleSummary], int]:
+        """(results, total_pages) of one discover page; cached like the other lists."""
+        key = ("discover_page", medium, with_genres, without_genres, with_keywords, page)
+
+        def fetch():
+            rows, total = self._call(self.client.discover_page, medium, page, with_genres=with_genres,
+                                     without_genres=without_genres, with_keywords=with_keywords, meter=meter)
+            return {"results": [asdict(r) for r in rows], "total_pages": total}
+        doc = self._stored_list(key, fetch, summaries=False)
+        return [TitleSummary(**r) for r in doc["results"]], int(doc["total_pages"])  # type: ignore[index]
 
     def discover(self, medium: str, *, with_genres: str | None, without_genres: str | None,
                  with_keywords: str | None, page: int = 1) -> list[TitleSummary]:

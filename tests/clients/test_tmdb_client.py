@@ -101,3 +101,18 @@ def test_check(tmdb, suite, env, closed_port_url, fast):
     assert not bad.ok and "bad API key" in bad.fix
     down = TmdbClient(closed_port_url + "/3", api_key="k" * 32, retry=fast).check()
     assert not down.ok and "server unreachable" in down.fix
+
+
+def test_discover_page_reports_total_pages_and_and_semantics(tmdb, suite):
+    genres = tmdb.genres("movie")
+    both = f"{genres['Documentary']},{genres['Crime']}"
+    either = f"{genres['Documentary']}|{genres['Crime']}"
+    rows_and, total_and = tmdb.discover_page("movie", 1, with_genres=both)
+    rows_or, total_or = tmdb.discover_page("movie", 1, with_genres=either)
+    assert rows_and and all({genres["Documentary"], genres["Crime"]} <= set(t.genre_ids) for t in rows_and)
+    assert total_or > total_and >= 1
+    last, _ = tmdb.discover_page("movie", total_or, with_genres=either)
+    beyond, _ = tmdb.discover_page("movie", total_or + 1, with_genres=either)
+    assert last and beyond == []
+    query = [r["query"] for r in suite.tmdb.requests() if r["path"] == "/3/discover/movie"][-1]
+    assert query["page"] == str(total_or + 1) and query["with_genres"] == either

@@ -99,15 +99,24 @@ def test_two_runs_publish_everything_and_never_repeat(demo_env, demo_suite):
     for r in created:
         assert (r["media_type"], r["tmdb_id"]) not in owned
         assert any(i["tmdb_id"] == r["tmdb_id"] for i in items_1[r["label"]])
+    # ...and the run summary lists them per category.
+    assert {c.label: sorted(c.overseerr_requested) for c in first.categories} == {
+        label: sorted(f"{r['media_type']} {r['tmdb_id']}" for r in created if r["label"] == label)
+        for label in SPEC_LABELS}
 
-    # Second run: the 60-day rule means no item of the first run comes back.
-    second = run_once(demo_env / "config")
+    # Second run, eight days later: every pick has aged out (rotation max_age_days: 7), and
+    # the 60-day rule means no item of the first run comes back.
+    import datetime as _dt
+    later = (_dt.datetime.now(_dt.timezone.utc).date() + _dt.timedelta(days=8)).isoformat()
+    second = run_once(demo_env / "config", as_of=later)
     assert second.status == "success", second.error
     items_2 = _published(second)
     for label in SPEC_LABELS:
         again = {(i["medium"], i["tmdb_id"]) for i in items_2[label]} & {(i["medium"], i["tmdb_id"]) for i in items_1[label]}
         assert not again, f"{label} repeated {again}"
-        assert len(items_2[label]) == 20
+        if len(items_2[label]) < 20:  # the demo world runs out of fresh true crime after a week: short, never padded
+            c = next(c for c in second.categories if c.label == label)
+            assert c.short and "only" in c.short, label
     # Kometa files are stable paths, replaced atomically by the second run; no temp files remain.
     assert not list((demo_env / "data").rglob("*.tmp"))
 
@@ -141,12 +150,15 @@ def test_one_category_fails_while_others_publish(demo_env, demo_suite):
 
     demo_suite.llm.set_options(fail_labels=["Because — The Jinx"])
     try:
-        partial = run_once(demo_env / "config", categories=["True Crime", "Because — The Jinx"])
+        # Eight days on, so the picks have aged out and the LLM is asked (a full collection asks nothing).
+        import datetime as _dt
+        later = (_dt.datetime.now(_dt.timezone.utc).date() + _dt.timedelta(days=8)).isoformat()
+        partial = run_once(demo_env / "config", categories=["True Crime", "Because — The Jinx"], as_of=later)
     finally:
         demo_suite.llm.set_options(fail_labels=[])
     assert partial.status == "partial"
     by_label = {c.label: c for c in partial.categories}
-    assert by_label["True Crime"].status == "success" and by_label["True Crime"].published == 20
+    assert by_label["True Crime"].status == "success" and by_label["True Crime"].published >= 1
     failed = by_label["Because — The Jinx"]
     assert failed.status == "failed" and "invalid" in failed.error.lower()
     # The failed category's previously published Kometa files are untouched.

@@ -55,10 +55,20 @@ class Workspace:
     def pmm_dir(self) -> Path:
         return self.data_dir / "kometa"
 
+    def next_as_of(self) -> str:
+        """Each run of a workspace happens 61 days after the one before (``--as-of``): every
+        pick has aged out of its collection and the 60-day rule lets the catalog be reused, so
+        every run builds its categories afresh (asks the LLM, requests from Overseerr) as the
+        faults under test need, however many runs a module makes."""
+        import datetime as _dt
+        runs = getattr(self, "_runs_made", 0)
+        self._runs_made = runs + 1
+        return (_dt.date.today() + _dt.timedelta(days=61 * runs)).isoformat()
+
     def run(self, categories: list[str] | None = None):
         from plexrecs_assets.runner import run_once
 
-        return run_once(self.config_dir, categories=categories)
+        return run_once(self.config_dir, categories=categories, as_of=self.next_as_of())
 
     def outputs(self) -> dict[str, bytes]:
         """Every published file (JSON and Kometa YAML) by path relative to the data dir."""
@@ -113,6 +123,8 @@ class Workspace:
         env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
         env.update(self.env)
         env["PYTHONUNBUFFERED"] = "1"
+        if args and args[0] == "run" and "--as-of" not in args:
+            args = (*args, "--as-of", self.next_as_of())
         return subprocess.Popen([str(PLEXRECS), *args], env=env, cwd=self.root, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, **popen)
 

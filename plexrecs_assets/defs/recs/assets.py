@@ -32,7 +32,7 @@ from plexrecs_assets.core.store.db import utcnow_iso
 from plexrecs_assets.core.store.schema import recommendation_event, recommendation_history
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.defs.history.assets import Inventory
-from plexrecs_assets.defs.recs.context import category_context
+from plexrecs_assets.defs.recs.context import category_context, run_now
 from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, TmdbResource
 from plexrecs_assets.defs.runtime import job_scope
@@ -120,31 +120,41 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
              taste_profile: TasteProfile, plex_inventory: Inventory) -> MaterializeResult:
     with job_scope(context, settings) as (engine, job_id):
         app, categories, labels = _selected_categories(context, settings)
-        generated_at = utcnow_iso()
+        now = run_now(context)
+        generated_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         results: dict[str, str | None] = {}
         usage_rows = []
+        pool_rows = []
         with category_workers(app, engine, job_id, tmdb, llm) as w:
             facts, llm_client, budget, io_pool, cat_pool = w.facts, w.llm, w.budget, w.io_pool, w.cat_pool
 
-            def one(label: str) -> tuple[str, str | None, Usage | None, int]:
+            def one(label: str) -> tuple[str, str | None, Usage | None, int, Prepared | None]:
                 category = categories[label]
                 cat_id = runs.start_category(engine, job_id, label, category["type"])
                 try:
-                    ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys)
+                    ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys,
+                                           now=now, job_id=job_id)
                     prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at)
                     raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, category["id"])
                     outputs.atomic_write_json(raw_path, prepared.raw)
                     outputs.atomic_write_json(raw_path.with_name(raw_path.name.replace(".raw.json", ".pool.json")),
                                               _pool_doc(prepared))
                     runs.update_category(engine, cat_id, raw_json_path=str(raw_path))
-                    return label, None, prepared.usage, cat_id
+                    return label, None, prepared.usage, cat_id, prepared
                 except Exception as exc:  # one category's failure must not stop the others
                     message = _fail_message(exc)
                     runs.fail_category(engine, cat_id, message)
-                    return label, message, None, cat_id
+                    return label, message, None, cat_id, None
 
-            for label, error, usage, cat_id in cat_pool.map(one, labels):
+            for label, error, usage, cat_id, prepared in cat_pool.map(one, labels):
                 results[label] = error
+                if prepared is not None:
+                    stats = prepared.pool_stats
+                    pool_rows.append({"category": label, "kept": len(prepared.kept), "left": len(prepared.left),
+                                      "needed": prepared.raw.get("needed"), "pool": len(prepared.pool),
+                                      "tmdb_requests": stats.get("tmdb_requests"),
+                                      "max_tmdb_requests": stats.get("max_tmdb_requests"),
+                                      "stopped_by": stats.get("stopped_by")})
                 if usage and usage.calls:
                     runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=label,
                                       model=usage.model or app.recommender.model, calls=usage.calls,
@@ -158,6 +168,8 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
             "prompt_tokens": sum(r["prompt_tokens"] for r in usage_rows),
             "completion_tokens": sum(r["completion_tokens"] for r in usage_rows),
             "tmdb_requests": tmdb_requests,
+            "pools": markdown_table(pool_rows, limit=None),
+            "tmdb_requests_by_category": MetadataValue.json({r["category"]: r["tmdb_requests"] for r in pool_rows}),
         })
 
 
@@ -165,8 +177,10 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                   taste_profile: TasteProfile, plex_inventory: Inventory) -> MaterializeResult:
     with job_scope(context, settings) as (engine, job_id):
         app, categories, labels = _selected_categories(context, settings)
+        now_dt = run_now(context)
         results: dict[str, str | None] = {}
         rows = []
+        shorts: dict[str, str] = {}
         with category_workers(app, engine, job_id, tmdb, llm) as w:
             facts, llm_client, budget, io_pool, cat_pool = w.facts, w.llm, w.budget, w.io_pool, w.cat_pool
 
@@ -182,15 +196,29 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                     runs.fail_category(engine, cat_id, msg)
                     return label, msg, None
                 try:
-                    ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys)
-                    resolution = resolve_category(ctx, _prepared_from_files(raw_path), facts, llm_client, budget,
+                    ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys,
+                                           now=now_dt, job_id=job_id)
+                    prepared = _prepared_from_files(raw_path)
+                    resolution = resolve_category(ctx, prepared, facts, llm_client, budget,
                                                   io_pool, top_up_rounds=app.recommender.top_up_rounds)
-                    now = utcnow_iso()
+                    now = ctx.now_iso
                     doc = {"category": label, "resolved_at": now, "items": resolution.items,
                            "dropped": resolution.dropped, "rejected": resolution.rejected,
-                           "sources": resolution.sources, "diversity": resolution.diversity}
+                           "sources": resolution.sources, "diversity": resolution.diversity,
+                           "mode": ctx.mode, "short": resolution.short,
+                           "rotation": {"max_age_days": ctx.policy.max_age_days, "kept": resolution.kept,
+                                        "added": len(resolution.items) - resolution.kept,
+                                        "removed": [{"title": i.get("title"), "medium": i.get("medium"),
+                                                     "tmdb_id": i.get("tmdb_id"), "left_because": i.get("left_because")}
+                                                    for i in resolution.left]},
+                           "pool_stats": prepared.raw.get("pool_stats") or {},
+                           "rules": ctx.rules.to_json() if ctx.rules else None}
                     path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, category["id"])
                     outputs.atomic_write_json(path, doc)
+                    if not resolution.items:
+                        # Nothing on topic to publish is not success; the published collection stays as it was.
+                        raise CategoryFailed(f"short: {resolution.short['reason']}" if resolution.short
+                                             else "short: nothing to publish")
                     _record_history(engine, job_id, label, TargetKey.household(category["id"]), resolution.items, now)
                     runs.update_category(engine, cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
                     if resolution.usage.calls:
@@ -207,7 +235,11 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
             for label, error, resolution in cat_pool.map(one, labels):
                 results[label] = error
                 if resolution is not None:
+                    if resolution.short:
+                        shorts[label] = resolution.short["reason"]
                     rows.append({"category": label, "published": len(resolution.items),
+                                 "kept": resolution.kept, "added": len(resolution.items) - resolution.kept,
+                                 "removed": len(resolution.left), "short": "yes" if resolution.short else "",
                                  "dropped": sum(resolution.dropped.values()),
                                  "sources": ", ".join(f"{k}={v}" for k, v in sorted(resolution.sources.items())),
                                  "first": ", ".join(i["title"] for i in resolution.items[:3])})
@@ -215,6 +247,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
             "categories": len(labels),
             "published_items": sum(r["published"] for r in rows),
             "preview": markdown_table(rows, limit=None),
+            "short_categories": MetadataValue.json(shorts),
         })
 
 
@@ -230,7 +263,7 @@ def _record_history(engine, job_id: int, label: str, target: TargetKey, items: l
               "last_seen_at": now} for i in items])
         conn.execute(insert(recommendation_event), [
             {"job_id": job_id, "label": label, "user_key": target.user_key, "category_id": target.category_id,
-             "tmdb_id": i["tmdb_id"], "media_type": i["medium"], "source": i.get("source"), "recommended_at": now}
+             "tmdb_id": i["tmdb_id"], "media_type": i["medium"], "source": "kept" if i.get("kept") else i.get("source"), "recommended_at": now}
             for i in items])
 
 
@@ -268,8 +301,12 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
                 runs.fail_category(engine, cat_id, message)
                 results[label] = message
                 continue
-            if overseerr_up and app.overseerr.enabled and app.overseerr.requests_per_category > 0:
-                overseerr_up = _request_missing(context, engine, job_id, label, doc["items"], overseerr,
+            # Only the picks added this run (all checked against the category's rules), and never
+            # for a library category: its titles are owned already.
+            new_picks = [i for i in doc["items"] if not i.get("kept")]
+            if overseerr_up and app.overseerr.enabled and app.overseerr.requests_per_category > 0 \
+                    and doc.get("mode", "discover") != "library" and new_picks:
+                overseerr_up = _request_missing(context, engine, job_id, label, new_picks, overseerr,
                                                 app.overseerr.requests_per_category)
         status = runs.finalize_job(engine, job_id)
         return _finish_step(context, results, {
@@ -348,9 +385,10 @@ def build_category_assets(partitions_def: PartitionsDefinition) -> list[AssetsDe
             kinds={"tmdb", "json", "sqlite"},
             deps=["raw_recs"],
             description="Every LLM item verified against TMDb (title, year ±1, medium), enriched with imdb_id, "
-                        "runtime and vote count; owned, seen, 60-day repeats, out-of-scope and duplicate items "
-                        "dropped; topped up from the LLM and the pool. Saved as resolved JSON; updates "
-                        "`recommendation_history`.",
+                        "runtime and vote count; owned, seen, 60-day repeats, off-topic (the category's rules) and "
+                        "duplicate items dropped; yesterday's picks kept by the rotation policy; the gap topped "
+                        "up from the LLM and the pool, never padded (a category that cannot fill is marked "
+                        "short). Saved as resolved JSON; updates `recommendation_history`.",
         )(resolved_recs),
         asset(
             **common,

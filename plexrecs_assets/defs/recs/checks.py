@@ -8,9 +8,13 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetIn, asset
 from sqlalchemy import and_, select
 
 from plexrecs_assets.core.dedupe import RECENT_DAYS
+from plexrecs_assets.core.models import TitleFacts
 from plexrecs_assets.core.pmm import validate_collection_text
-from plexrecs_assets.core.store.schema import category_run, plex_inventory, recommendation_event, run_link
+from plexrecs_assets.core.rules import rule_violation, rules_for
+from plexrecs_assets.core.store.schema import (
+    category_run, plex_inventory, recommendation_event, run_link, tmdb_details_cache)
 from plexrecs_assets.core.taste import TasteProfile
+from plexrecs_assets.defs.recs.context import run_now
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.pipeline import runs
 
@@ -46,8 +50,10 @@ def resolved_not_owned(context: AssetCheckExecutionContext, settings: PlexRecsSe
     job_id = _this_job(context, engine)
     with engine.connect() as conn:
         owned = {(r.media_type, r.tmdb_id) for r in conn.execute(select(plex_inventory.c.media_type, plex_inventory.c.tmdb_id))}
+    library = {c["label"] for c in settings.categories().values() if c.get("mode") == "library"}
     problems = [f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) is owned"
                 for label, items in (_published(engine, job_id) if job_id else {}).items()
+                if label not in library  # a library category publishes owned titles by design
                 for i in items if (i["medium"], i["tmdb_id"]) in owned]
     return _result(context, engine, job_id, problems, "owned")
 
@@ -65,23 +71,79 @@ def resolved_not_seen(context: AssetCheckExecutionContext, settings: PlexRecsSet
     return _result(context, engine, job_id, problems, "seen")
 
 
-@asset_check(asset="resolved_recs", blocking=True, description="No item repeats a recommendation of the last 60 days.")
+@asset_check(asset="resolved_recs", blocking=True,
+             description="No item comes back within 60 days after leaving its collection (a pick that stayed, "
+                         "marked kept, was in the previous published run).")
 def resolved_not_recent(context: AssetCheckExecutionContext, settings: PlexRecsSettings) -> AssetCheckResult:
     engine = settings.engine()
     job_id = _this_job(context, engine)
-    cutoff = (datetime.now(timezone.utc) - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    cutoff = (run_now(context) - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
     problems = []
     if job_id:
         ev = recommendation_event
         with engine.connect() as conn:
             for label, items in _published(engine, job_id).items():
+                previous = conn.execute(select(ev.c.job_id).where(ev.c.label == label, ev.c.job_id < job_id)
+                                        .order_by(ev.c.job_id.desc()).limit(1)).scalar()
+                stayed = {(r.media_type, r.tmdb_id) for r in conn.execute(select(ev.c.media_type, ev.c.tmdb_id).where(
+                    ev.c.label == label, ev.c.job_id == previous))} if previous is not None else set()
                 for i in items:
+                    if i.get("kept") and (i["medium"], i["tmdb_id"]) in stayed:
+                        continue
                     earlier = conn.execute(select(ev.c.job_id).where(and_(
                         ev.c.label == label, ev.c.tmdb_id == i["tmdb_id"], ev.c.media_type == i["medium"],
                         ev.c.job_id != job_id, ev.c.recommended_at >= cutoff)).limit(1)).first()
                     if earlier:
                         problems.append(f"{label}: {i['title']} was already recommended by run {earlier.job_id}")
     return _result(context, engine, job_id, problems, "60-day repeat")
+
+
+def _seeds_of(raw_path: str | None) -> list[TitleFacts]:
+    if not raw_path:
+        return []
+    pool_path = Path(raw_path).with_name(Path(raw_path).name.replace(".raw.json", ".pool.json"))
+    try:
+        return [TitleFacts.from_json(s) for s in json.loads(pool_path.read_text(encoding="utf-8"))["seeds"]]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def off_topic_problems(engine, job_id: int, categories: dict, allowed) -> list[str]:
+    """Each resolved item of ``job_id`` that breaks its category's rules, judged from its TMDb
+    record in ``tmdb_details_cache`` (an item without a record is a problem too)."""
+    problems = []
+    with engine.connect() as conn:
+        raw_paths = dict(conn.execute(select(category_run.c.label, category_run.c.raw_json_path).where(
+            category_run.c.job_id == job_id)).all())
+    for label, items in _published(engine, job_id).items():
+        category = categories.get(label)
+        if category is None:
+            continue
+        rules = rules_for(category, [m for m in category.get("media_types", ["movie", "tv"]) if m in allowed],
+                          _seeds_of(raw_paths.get(label)))
+        for i in items:
+            with engine.connect() as conn:
+                row = conn.execute(select(tmdb_details_cache.c.payload).where(
+                    tmdb_details_cache.c.tmdb_id == i["tmdb_id"],
+                    tmdb_details_cache.c.media_type == i["medium"])).first()
+            if row is None:
+                problems.append(f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) has no TMDb record")
+                continue
+            why = rule_violation(TitleFacts.from_json(json.loads(row.payload)), rules)
+            if why:
+                problems.append(f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) {why}")
+    return problems
+
+
+@asset_check(asset="resolved_recs", blocking=True,
+             description="Every resolved item obeys its category's rules (all include_genres, no exclude_genres, "
+                         "media_types, close to the seeds, on the mood), checked against its TMDb record.")
+def resolved_on_topic(context: AssetCheckExecutionContext, settings: PlexRecsSettings) -> AssetCheckResult:
+    engine = settings.engine()
+    job_id = _this_job(context, engine)
+    problems = off_topic_problems(engine, job_id, settings.categories(),
+                                  settings.app().recommender.allow_media_types) if job_id else []
+    return _result(context, engine, job_id, problems, "off topic")
 
 
 @asset_check(asset="pmm_collections", blocking=True, description="Kometa would accept the files: no empty builder list, only positive integer TMDb ids, "
