@@ -272,11 +272,13 @@ def make_payload(ctx: CategoryContext, seeds: list[TitleFacts], pool: list[Candi
 
 
 def prepare_category(ctx: CategoryContext, tmdb: TmdbFacts, llm: LlmClient, budget: TokenBudget,
-                     executor: ThreadPoolExecutor, generated_at: str) -> Prepared:
+                     executor: ThreadPoolExecutor, generated_at: str, usage: Usage | None = None) -> Prepared:
+    """``usage`` (the caller's, when given) counts every LLM call, also those of a category
+    that then fails, so their tokens are still recorded."""
     seeds = resolve_seeds(ctx.category, tmdb) if ctx.category["type"] in ("title_seed", "seed_list") else []
     pool = build_pool(ctx, tmdb, seeds, executor)
     payload = make_payload(ctx, seeds, pool, count=ctx.count)
-    usage = Usage()
+    usage = usage if usage is not None else Usage()
     data, _content = ask_llm(llm, payload, ctx, budget, usage)
     raw = {
         "category": ctx.label,
@@ -396,10 +398,11 @@ def enforce_diversity(items: list[dict], spare: list[Candidate], ctx: CategoryCo
 
 
 def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, llm: LlmClient | None,
-                     budget: TokenBudget, executor: ThreadPoolExecutor, *, top_up_rounds: int) -> Resolution:
+                     budget: TokenBudget, executor: ThreadPoolExecutor, *, top_up_rounds: int,
+                     usage: Usage | None = None) -> Resolution:
     pool_by_key = {c.facts.key: c for c in prepared.pool}
     taken: set = set()
-    usage = Usage()
+    usage = usage if usage is not None else Usage()
     items, rejected = verify_items(prepared.raw.get("recommendations") or [], ctx, tmdb, pool_by_key, taken,
                                    "llm", executor)
     items = items[: ctx.count]

@@ -123,26 +123,27 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
         with category_workers(app, engine, job_id, tmdb, llm) as w:
             facts, llm_client, budget, io_pool, cat_pool = w.facts, w.llm, w.budget, w.io_pool, w.cat_pool
 
-            def one(label: str) -> tuple[str, str | None, Usage | None, int]:
+            def one(label: str) -> tuple[str, str | None, Usage, int]:
                 category = categories[label]
                 cat_id = runs.start_category(engine, job_id, label, category["type"])
+                usage = Usage()  # outlives a failure: tokens spent on a failed category still count
                 try:
                     ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys)
-                    prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at)
+                    prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at, usage)
                     raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, label)
                     outputs.atomic_write_json(raw_path, prepared.raw)
                     outputs.atomic_write_json(raw_path.with_name(raw_path.name.replace(".raw.json", ".pool.json")),
                                               _pool_doc(prepared))
                     runs.update_category(engine, cat_id, raw_json_path=str(raw_path))
-                    return label, None, prepared.usage, cat_id
+                    return label, None, usage, cat_id
                 except Exception as exc:  # one category's failure must not stop the others
                     message = _fail_message(exc)
                     runs.fail_category(engine, cat_id, message)
-                    return label, message, None, cat_id
+                    return label, message, usage, cat_id
 
             for label, error, usage, cat_id in cat_pool.map(one, labels):
                 results[label] = error
-                if usage and usage.calls:
+                if usage.calls:
                     runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=label,
                                       model=usage.model or app.recommender.model, calls=usage.calls,
                                       prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
@@ -178,10 +179,11 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                     msg = "no raw recommendations for this category yet; materialize raw_recs first"
                     runs.fail_category(engine, cat_id, msg)
                     return label, msg, None
+                usage = Usage()  # top-up rounds of a category that then fails still count
                 try:
                     ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys)
                     resolution = resolve_category(ctx, _prepared_from_files(raw_path), facts, llm_client, budget,
-                                                  io_pool, top_up_rounds=app.recommender.top_up_rounds)
+                                                  io_pool, top_up_rounds=app.recommender.top_up_rounds, usage=usage)
                     now = utcnow_iso()
                     doc = {"category": label, "resolved_at": now, "items": resolution.items,
                            "dropped": resolution.dropped, "rejected": resolution.rejected,
@@ -190,16 +192,16 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                     outputs.atomic_write_json(path, doc)
                     _record_history(engine, job_id, label, resolution.items, now)
                     runs.update_category(engine, cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
-                    if resolution.usage.calls:
-                        runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=f"{label}",
-                                          model=resolution.usage.model or app.recommender.model,
-                                          calls=resolution.usage.calls, prompt_tokens=resolution.usage.prompt_tokens,
-                                          completion_tokens=resolution.usage.completion_tokens)
                     return label, None, resolution
                 except Exception as exc:
                     message = _fail_message(exc)
                     runs.fail_category(engine, cat_id, message)
                     return label, message, None
+                finally:
+                    if usage.calls:
+                        runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=label,
+                                          model=usage.model or app.recommender.model, calls=usage.calls,
+                                          prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
 
             for label, error, resolution in cat_pool.map(one, labels):
                 results[label] = error
