@@ -24,6 +24,12 @@ concurrency:
     max_concurrent_runs: 1
 run_queue:
   dequeue_interval_seconds: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  cancel_timeout_seconds: 300
+  max_runtime_seconds: 14400
+  poll_interval_seconds: 60
 telemetry:
   enabled: false
 """
@@ -112,6 +118,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
     runs.require_run_lock(app.paths.db_path)
     try:
         ensure_dagster_home(app.paths.db_path)
+        from plexrecs_assets.dagster_runs import fail_orphaned_runs, owner_tags
         from plexrecs_assets.definitions import build_definitions
         from plexrecs_assets.core.run_blocks import contiguous_blocks, partition_tags
         from plexrecs_assets.core.store.db import init_db
@@ -123,11 +130,14 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
         summary = RunSummary()
         statuses = []
         with DagsterInstance.get() as instance:
+            # Under the run lock: a run still STARTED from a killed process would block the queue.
+            fail_orphaned_runs(instance, app.paths.db_path)
             for block in contiguous_blocks(selected, all_labels):
                 with StepWatcher(instance, on_step or noop) as watcher:
                     result = job.execute_in_process(
                         instance=instance, run_config=QUIET_LOGGERS, raise_on_error=False,
-                        tags={**partition_tags(block), "plexrecs/mode": mode, **watcher.tags},
+                        tags={**partition_tags(block), "plexrecs/mode": mode, **watcher.tags,
+                              **owner_tags(app.paths.db_path)},
                     )
                 summary.dagster_run_ids.append(result.run_id)
                 with engine.connect() as conn:
