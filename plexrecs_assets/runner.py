@@ -13,7 +13,9 @@ from plexrecs_assets.core.config import load_app_config, load_categories
 from plexrecs_assets.pipeline import runs
 from plexrecs_assets.progress import StepWatcher, noop
 
-QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's console logger prints a step failure with its whole stack trace (80 lines for a
+# wrong API key); the summary says what failed, and warnings are collected from the event log.
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 DEFAULT_DAGSTER_YAML = """\
 # Written by PlexRecs because DAGSTER_HOME had no dagster.yaml (see the repository's dagster.yaml).
 storage:
@@ -65,6 +67,7 @@ class RunSummary:
     status: str = "failed"
     error: str | None = None
     categories: list[runs.CategorySummary] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the steps' own warnings, one line each
 
     @property
     def ok(self) -> bool:
@@ -105,6 +108,18 @@ def _failure_message(result) -> str | None:
     return None
 
 
+def _step_warnings(instance, run_id: str) -> list[str]:
+    """The warnings the steps logged (e.g. legacy-agent items), first line of each."""
+    import logging
+
+    found = []
+    for entry in instance.all_logs(run_id):
+        if entry.level == logging.WARNING and not entry.is_dagster_event and entry.user_message:
+            step = f"{entry.step_key}: " if entry.step_key else ""
+            found.append(step + entry.user_message.strip().splitlines()[0][:500])
+    return found
+
+
 def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mode: str = "oneshot",
              on_step=None) -> RunSummary:
     """Materialize the whole graph for ``categories`` (all by default) and summarize it."""
@@ -140,6 +155,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
                               **owner_tags(app.paths.db_path)},
                     )
                 summary.dagster_run_ids.append(result.run_id)
+                summary.warnings += _step_warnings(instance, result.run_id)
                 with engine.connect() as conn:
                     link = conn.execute(select(run_link.c.job_id).where(run_link.c.dagster_run_id == result.run_id)).first()
                 if link is None:
