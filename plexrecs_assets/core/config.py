@@ -91,6 +91,9 @@ class PlexSection(_Strict):
 class TmdbSection(_Strict):
     url: str = "https://api.themoviedb.org/3"
     language: str = "en-US"
+    # Lookups TMDb fails on (5xx, 429 after the retries) are skipped and counted; the taste
+    # profile or a category fails only when more than this share of its lookups failed.
+    max_missing_share: float = Field(0.2, ge=0.0, le=1.0)
 
 
 class RecommenderSection(_Strict):

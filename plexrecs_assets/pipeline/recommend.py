@@ -20,10 +20,12 @@ from plexrecs_assets.core.moods import genres_for_moods
 from plexrecs_assets.core.prompt import OUTPUT_SCHEMA, build_user_payload, render_messages, with_repair
 from plexrecs_assets.core.resolve import YEAR_TOLERANCE, title_similarity, verify_item, FUZZY_MIN_SCORE
 from plexrecs_assets.core.taste import TasteProfile
-from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts
+from plexrecs_assets.pipeline.tmdb_facts import Misses, TmdbFacts, TooManyMissing
 
 POOL_FACTOR = 3  # pool size = POOL_FACTOR × count
 SEEN_IN_PROMPT = 150  # cap the already_seen list so prompts stay small
+DEFAULT_MAX_MISSING_SHARE = 0.2  # tmdb.max_missing_share
+_LOOKUP_FAILED = object()
 
 
 class CategoryFailed(RuntimeError):
@@ -108,6 +110,7 @@ class Prepared:
     pool: list[Candidate]
     seeds: list[TitleFacts]
     usage: Usage = field(default_factory=Usage)
+    misses: Misses = field(default_factory=Misses)  # TMDb lookups of the pool, and those skipped
 
 
 # ---------------------------------------------------------------- scoring
@@ -139,18 +142,29 @@ def fit_score(facts: TitleFacts, terms: tuple[set[str], set[str], set[str]], tas
 # ---------------------------------------------------------------- seeds and pool
 
 
-def resolve_seeds(category: dict, tmdb: TmdbFacts) -> list[TitleFacts]:
+def check_missing(misses: Misses, max_share: float, what: str) -> None:
+    try:
+        misses.check(max_share, what)
+    except TooManyMissing as exc:
+        raise CategoryFailed(str(exc)) from None
+
+
+def resolve_seeds(category: dict, tmdb: TmdbFacts, misses: Misses | None = None) -> list[TitleFacts]:
+    misses = misses if misses is not None else Misses()
     seeds = [category["seed"]] if category["type"] == "title_seed" else category.get("seeds") or []
     found: list[TitleFacts] = []
+    failed_before = misses.failed
     for seed in seeds:
-        verdict = verify_item(seed, seed.get("medium", "movie"),
+        verdict = misses.call(verify_item, seed, seed.get("medium", "movie"),
                               lambda t, y, m: tmdb.search(t, y, m))
-        if verdict.accepted and verdict.tmdb_id is not None:
-            facts = tmdb.details(seed.get("medium", "movie"), verdict.tmdb_id)
+        if verdict is not None and verdict.accepted and verdict.tmdb_id is not None:
+            facts = misses.call(tmdb.details, seed.get("medium", "movie"), verdict.tmdb_id)
             if facts:
                 found.append(facts)
     if seeds and not found:
         names = ", ".join(f"{s['title']!r} ({s.get('year')}, {s.get('medium')})" for s in seeds)
+        if misses.failed > failed_before:
+            raise CategoryFailed(f"tmdb: could not look up the seed(s) {names}: {misses.last_error}")
         raise CategoryFailed(f"seed not found on TMDb: {names}; check title, year and medium in categories.yml")
     return found
 
@@ -164,10 +178,13 @@ def _unless_not_found(job) -> list:
         raise
 
 
-def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], executor: ThreadPoolExecutor) -> list[Candidate]:
+def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], executor: ThreadPoolExecutor,
+               misses: Misses | None = None) -> list[Candidate]:
     """Real titles for this category: TMDb recommendations/similar of the seeds and top likes,
     and discover results by the category's genres and keywords; owned, seen, recently
-    recommended and out-of-scope titles removed."""
+    recommended and out-of-scope titles removed. A list or title TMDb fails on is skipped
+    and counted in ``misses``."""
+    misses = misses if misses is not None else Misses()
     terms = category_terms(ctx.category, seeds)
     wanted_genres, wanted_keywords, _ = terms
     sources: dict[tuple[str, int], set[str]] = {}
@@ -188,12 +205,13 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
         jobs.append((f"recommendations:{medium}:{tmdb_id}", lambda m=medium, i=tmdb_id: tmdb.recommendations(m, i)))
         jobs.append((f"similar:{medium}:{tmdb_id}", lambda m=medium, i=tmdb_id: tmdb.similar(m, i)))
     for medium in ctx.media_types:
-        ids = tmdb.genre_ids(medium)
+        ids = misses.call(tmdb.genre_ids, medium, default={})
         names = set(wanted_genres) | ({"Sci-Fi & Fantasy"} if medium == "tv" and wanted_genres & {"Science Fiction", "Fantasy"} else set())
         names |= {"Action & Adventure"} if medium == "tv" and wanted_genres & {"Action", "Adventure"} else set()
         with_genres = "|".join(str(ids[g]) for g in sorted(names) if g in ids) or None
         without = ",".join(str(ids[g]) for g in ctx.exclude_genres if g in ids) or None
-        keyword_ids = tmdb.keyword_ids(sorted(wanted_keywords)[:12]) if wanted_keywords and not seeds else []
+        keyword_ids = misses.call(tmdb.keyword_ids, sorted(wanted_keywords)[:12], default=[]) \
+            if wanted_keywords and not seeds else []
         with_keywords = "|".join(str(i) for i in keyword_ids) or None
         if with_keywords:
             jobs.append((f"discover:{medium}:keywords", lambda m=medium, g=with_genres, w=without, k=with_keywords:
@@ -202,10 +220,10 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
             for page in (1, 2):
                 jobs.append((f"discover:{medium}:genres", lambda m=medium, g=with_genres, w=without, p=page:
                              tmdb.discover(m, with_genres=g, without_genres=w, with_keywords=None, page=p)))
-    for (source, _), result in zip(jobs, executor.map(_unless_not_found, jobs)):
+    for (source, _), result in zip(jobs, executor.map(lambda job: misses.call(_unless_not_found, job, default=[]), jobs)):
         add(result, source)
 
-    facts = tmdb.many_details(list(sources), executor)
+    facts = tmdb.many_details(list(sources), executor, misses)
     pool = []
     for key, f in facts.items():
         if ctx.exclusion(f) is None:
@@ -272,11 +290,15 @@ def make_payload(ctx: CategoryContext, seeds: list[TitleFacts], pool: list[Candi
 
 
 def prepare_category(ctx: CategoryContext, tmdb: TmdbFacts, llm: LlmClient, budget: TokenBudget,
-                     executor: ThreadPoolExecutor, generated_at: str, usage: Usage | None = None) -> Prepared:
+                     executor: ThreadPoolExecutor, generated_at: str, usage: Usage | None = None, *,
+                     misses: Misses | None = None, max_missing_share: float = DEFAULT_MAX_MISSING_SHARE) -> Prepared:
     """``usage`` (the caller's, when given) counts every LLM call, also those of a category
-    that then fails, so their tokens are still recorded."""
-    seeds = resolve_seeds(ctx.category, tmdb) if ctx.category["type"] in ("title_seed", "seed_list") else []
-    pool = build_pool(ctx, tmdb, seeds, executor)
+    that then fails, so their tokens are still recorded; ``misses`` likewise the TMDb lookups.
+    Fails (before asking the LLM) when more than ``max_missing_share`` of the lookups failed."""
+    misses = misses if misses is not None else Misses()
+    seeds = resolve_seeds(ctx.category, tmdb, misses) if ctx.category["type"] in ("title_seed", "seed_list") else []
+    pool = build_pool(ctx, tmdb, seeds, executor, misses)
+    check_missing(misses, max_missing_share, f"the pool of {ctx.label!r}")
     payload = make_payload(ctx, seeds, pool, count=ctx.count)
     usage = usage if usage is not None else Usage()
     data, _content = ask_llm(llm, payload, ctx, budget, usage)
@@ -286,7 +308,7 @@ def prepare_category(ctx: CategoryContext, tmdb: TmdbFacts, llm: LlmClient, budg
         "model": usage.model,
         "recommendations": data.get("recommendations", []),
     }
-    return Prepared(raw=raw, pool=pool, seeds=seeds, usage=usage)
+    return Prepared(raw=raw, pool=pool, seeds=seeds, usage=usage, misses=misses)
 
 
 # ---------------------------------------------------------------- verification and selection
@@ -300,6 +322,7 @@ class Resolution:
     sources: dict[str, int]
     diversity: dict
     usage: Usage
+    tmdb: dict = field(default_factory=dict)  # {"lookups": n, "failed": k} of the verification
 
 
 def _pool_id_matches(item: dict, cand: Candidate) -> bool:
@@ -311,9 +334,11 @@ def _pool_id_matches(item: dict, cand: Candidate) -> bool:
 
 
 def verify_items(items: list[dict], ctx: CategoryContext, tmdb: TmdbFacts, pool_by_key: dict, taken: set,
-                 source: str, executor: ThreadPoolExecutor) -> tuple[list[dict], list[dict]]:
+                 source: str, executor: ThreadPoolExecutor, misses: Misses | None = None) -> tuple[list[dict], list[dict]]:
     """Accept an item only when TMDb confirms title, year (±1) and medium; then apply the
-    exclusions. Returns (accepted published items, rejected {title, year, medium, reason})."""
+    exclusions. Returns (accepted published items, rejected {title, year, medium, reason}).
+    An item TMDb fails on is rejected as ``tmdb_unavailable`` (and counted in ``misses``)."""
+    misses = misses if misses is not None else Misses()
 
     def one(item: dict) -> tuple[dict, TitleFacts | None, str, str]:
         if not isinstance(item, dict) or not isinstance(item.get("title"), str) or item.get("medium") not in ("movie", "tv"):
@@ -324,10 +349,15 @@ def verify_items(items: list[dict], ctx: CategoryContext, tmdb: TmdbFacts, pool_
             cand = pool_by_key[(medium, claimed)]
             if _pool_id_matches(item, cand):
                 return item, cand.facts, "", ""
-        verdict = verify_item(item, medium, lambda t, y, m: tmdb.search(t, y, m), lambda t, y, m: tmdb.search(t, y, m))
+        verdict = misses.call(verify_item, item, medium, lambda t, y, m: tmdb.search(t, y, m),
+                              lambda t, y, m: tmdb.search(t, y, m), default=_LOOKUP_FAILED)
+        if verdict is _LOOKUP_FAILED:
+            return item, None, "tmdb_unavailable", misses.last_error or "TMDb failed"
         if not verdict.accepted or verdict.tmdb_id is None:
             return item, None, "unresolved", f"{verdict.reason}: {verdict.detail}"
-        facts = tmdb.details(medium, verdict.tmdb_id)
+        facts = misses.call(tmdb.details, medium, verdict.tmdb_id, default=_LOOKUP_FAILED)
+        if facts is _LOOKUP_FAILED:
+            return item, None, "tmdb_unavailable", misses.last_error or "TMDb failed"
         if facts is None:
             return item, None, "unresolved", "TMDb has no details for the matched id"
         return item, facts, "", ""
@@ -399,12 +429,14 @@ def enforce_diversity(items: list[dict], spare: list[Candidate], ctx: CategoryCo
 
 def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, llm: LlmClient | None,
                      budget: TokenBudget, executor: ThreadPoolExecutor, *, top_up_rounds: int,
-                     usage: Usage | None = None) -> Resolution:
+                     usage: Usage | None = None, misses: Misses | None = None,
+                     max_missing_share: float = DEFAULT_MAX_MISSING_SHARE) -> Resolution:
     pool_by_key = {c.facts.key: c for c in prepared.pool}
     taken: set = set()
     usage = usage if usage is not None else Usage()
+    misses = misses if misses is not None else Misses()
     items, rejected = verify_items(prepared.raw.get("recommendations") or [], ctx, tmdb, pool_by_key, taken,
-                                   "llm", executor)
+                                   "llm", executor, misses)
     items = items[: ctx.count]
     rounds = 0
     while len(items) < ctx.count and rounds < top_up_rounds and llm is not None:
@@ -418,11 +450,12 @@ def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, 
         except CategoryFailed:
             break  # the pool fill below still completes the category
         more, more_rejected = verify_items(data.get("recommendations") or [], ctx, tmdb, pool_by_key, taken,
-                                           "llm_retry", executor)
+                                           "llm_retry", executor, misses)
         rejected += more_rejected
         items += more[: ctx.count - len(items)]
         if not more:
             break
+    check_missing(misses, max_missing_share, f"verifying the picks of {ctx.label!r}")
     spare = [c for c in prepared.pool if c.facts.key not in taken and ctx.exclusion(c.facts) is None]
     spare.sort(key=lambda c: (-(c.score + 3.0 * ctx.taste.affinity(c.facts)), c.facts.tmdb_id))
     while len(items) < ctx.count and spare:
@@ -435,4 +468,4 @@ def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, 
     for item in items:
         sources[item["source"]] = sources.get(item["source"], 0) + 1
     return Resolution(items=items, rejected=rejected, dropped=count_reasons([r["reason"] for r in rejected]),
-                      sources=sources, diversity=diversity, usage=usage)
+                      sources=sources, diversity=diversity, usage=usage, tmdb=misses.to_json())

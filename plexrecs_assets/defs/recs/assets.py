@@ -46,7 +46,7 @@ from plexrecs_assets.pipeline.recommend import (
     prepare_category,
     resolve_category,
 )
-from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts
+from plexrecs_assets.pipeline.tmdb_facts import Misses, TmdbFacts
 
 GROUP = "recommendations"
 IO_THREADS = 16
@@ -97,7 +97,8 @@ def _selected_categories(context: AssetExecutionContext, settings: PlexRecsSetti
 
 
 def _pool_doc(prepared: Prepared) -> dict:
-    return {"seeds": [s.to_json() for s in prepared.seeds],
+    return {"tmdb": prepared.misses.to_json(),
+            "seeds": [s.to_json() for s in prepared.seeds],
             "pool": [{"facts": c.facts.to_json(), "score": round(c.score, 4), "sources": sorted(c.sources)}
                      for c in prepared.pool]}
 
@@ -120,6 +121,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
         generated_at = utcnow_iso()
         results: dict[str, str | None] = {}
         usage_rows = []
+        tmdb_misses: dict[str, Misses] = {}
         with category_workers(app, engine, job_id, tmdb, llm) as w:
             facts, llm_client, budget, io_pool, cat_pool = w.facts, w.llm, w.budget, w.io_pool, w.cat_pool
 
@@ -127,9 +129,11 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
                 category = categories[label]
                 cat_id = runs.start_category(engine, job_id, label, category["type"])
                 usage = Usage()  # outlives a failure: tokens spent on a failed category still count
+                misses = tmdb_misses[label] = Misses()
                 try:
                     ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys)
-                    prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at, usage)
+                    prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at, usage,
+                                                misses=misses, max_missing_share=app.tmdb.max_missing_share)
                     raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, label)
                     outputs.atomic_write_json(raw_path, prepared.raw)
                     outputs.atomic_write_json(raw_path.with_name(raw_path.name.replace(".raw.json", ".pool.json")),
@@ -156,6 +160,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
             "prompt_tokens": sum(r["prompt_tokens"] for r in usage_rows),
             "completion_tokens": sum(r["completion_tokens"] for r in usage_rows),
             "tmdb_requests": tmdb_requests,
+            "tmdb_failed_lookups": MetadataValue.json({k: m.to_json() for k, m in tmdb_misses.items() if m.failed}),
         })
 
 
@@ -183,11 +188,13 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                 try:
                     ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys)
                     resolution = resolve_category(ctx, _prepared_from_files(raw_path), facts, llm_client, budget,
-                                                  io_pool, top_up_rounds=app.recommender.top_up_rounds, usage=usage)
+                                                  io_pool, top_up_rounds=app.recommender.top_up_rounds, usage=usage,
+                                                  max_missing_share=app.tmdb.max_missing_share)
                     now = utcnow_iso()
                     doc = {"category": label, "resolved_at": now, "items": resolution.items,
                            "dropped": resolution.dropped, "rejected": resolution.rejected,
-                           "sources": resolution.sources, "diversity": resolution.diversity}
+                           "sources": resolution.sources, "diversity": resolution.diversity,
+                           "tmdb": resolution.tmdb}
                     path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, label)
                     outputs.atomic_write_json(path, doc)
                     _record_history(engine, job_id, label, resolution.items, now)
@@ -208,6 +215,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                 if resolution is not None:
                     rows.append({"category": label, "published": len(resolution.items),
                                  "dropped": sum(resolution.dropped.values()),
+                                 "tmdb_failed": resolution.tmdb.get("failed", 0),
                                  "sources": ", ".join(f"{k}={v}" for k, v in sorted(resolution.sources.items())),
                                  "first": ", ".join(i["title"] for i in resolution.items[:3])})
         return _finish_step(context, results, {
