@@ -12,6 +12,7 @@ from plexrecs_api.deps import ConfigWatcher
 from plexrecs_api.errors import install_error_handlers
 from plexrecs_api.routes import categories, health, pmm, recs, runs
 from plexrecs_api.state import ApiState
+from plexrecs_api.stuck import DagsterRuns
 
 API_VERSION = "1.0.0"
 
@@ -37,6 +38,7 @@ def create_app(config_dir: str | Path, *, env: dict[str, str] | None = None) -> 
         ),
     )
     app.state.api = ApiState(config)
+    app.state.api.dagster_runs = DagsterRuns(env.get("DAGSTER_HOME") or None)
     install_error_handlers(app)
     for module in (health, categories, runs, recs, pmm):
         app.include_router(module.router)

@@ -45,12 +45,24 @@ class LastRun(BaseModel):
     finished_at: str | None = None
 
 
+class StuckRun(BaseModel):
+    source: Literal["plexrecs", "dagster"] = Field(description="plexrecs: a job_run still running; dagster: a Dagster run")
+    job_id: int | None = None
+    dagster_run_id: str | None = None
+    status: str = Field(description="running (job_run), or the Dagster status: QUEUED, STARTING, STARTED, ...")
+    since: str = Field(description="when it was queued or started (UTC)")
+    for_s: int = Field(description="seconds since then")
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: DatabaseStatus
     config: ConfigStatus
     last_run: LastRun | None = None
     run_in_progress: bool = Field(description="a POST /v1/run is being served right now")
+    stuck_runs: list[StuckRun] = Field(
+        default_factory=list,
+        description="runs queued or running for longer than api.stuck_run_after_s (status is then degraded)")
 
 
 # ---------------------------------------------------------------- categories

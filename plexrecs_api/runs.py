@@ -62,7 +62,7 @@ class SubmittedRun:
 class DagsterLauncher:
     """Talks to one dagster-webserver. Blocking: call it from a worker thread."""
 
-    def __init__(self, dagster_url: str, *, poll_interval_s: float = 0.5, timeout_s: float = 6 * 3600,
+    def __init__(self, dagster_url: str, *, poll_interval_s: float = 0.5, timeout_s: float = 3600,
                  load_timeout_s: float = 180):
         self.url = dagster_url.rstrip("/")
         self.poll_interval_s = poll_interval_s
@@ -177,8 +177,11 @@ class DagsterLauncher:
                     pending.remove(run)
             if pending:
                 if time.monotonic() > deadline:
-                    ids = ", ".join(r.run_id for r in pending)
-                    raise ApiError(504, "run_timeout", f"Dagster run(s) {ids} still not finished; follow them in the Dagster UI")
+                    states = ", ".join(f"{r.run_id} ({r.status})" for r in pending)
+                    raise ApiError(504, "run_timeout",
+                                   f"Dagster run(s) {states} not finished after api.run_wait_timeout_s="
+                                   f"{self.timeout_s:g} s; they go on in Dagster: follow them in the Dagster UI "
+                                   "or GET /v1/runs/latest (a run still QUEUED waits for a free slot: see /v1/health)")
                 time.sleep(self.poll_interval_s)
 
 

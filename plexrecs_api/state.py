@@ -11,6 +11,7 @@ from starlette.responses import Response
 from plexrecs_api.deps import Answer, AnswerCache, ConfigSnapshot, ConfigWatcher, Store, StoreUnavailable
 from plexrecs_api.errors import ApiError
 from plexrecs_api.runs import DagsterLauncher, RunService
+from plexrecs_api.stuck import DagsterRuns
 
 
 class ApiState:
@@ -21,6 +22,7 @@ class ApiState:
         self._stores: dict[str, Store] = {}
         self._launchers: dict[str, DagsterLauncher] = {}
         self.last_run_memo: tuple | None = None  # (store token, last run) for /v1/health
+        self.dagster_runs = DagsterRuns(None)  # create_app points it at DAGSTER_HOME
 
     def store(self, snapshot: ConfigSnapshot) -> Store:
         path = snapshot.app.paths.db_path
@@ -30,10 +32,11 @@ class ApiState:
         return store
 
     def launcher(self, snapshot: ConfigSnapshot) -> DagsterLauncher:
-        url = snapshot.app.api.dagster_url
+        url, wait_s = snapshot.app.api.dagster_url, snapshot.app.api.run_wait_timeout_s
         launcher = self._launchers.get(url)
         if launcher is None:
-            launcher = self._launchers[url] = DagsterLauncher(url)
+            launcher = self._launchers[url] = DagsterLauncher(url, timeout_s=wait_s)
+        launcher.timeout_s = wait_s  # app.yml may have changed it since
         return launcher
 
     def categories_mtime(self) -> float | None:

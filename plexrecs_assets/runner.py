@@ -13,7 +13,9 @@ from plexrecs_assets.core.config import load_app_config, load_categories
 from plexrecs_assets.pipeline import runs
 from plexrecs_assets.progress import StepWatcher, noop
 
-QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's console logger prints a step failure with its whole stack trace (80 lines for a
+# wrong API key); the summary says what failed, and warnings are collected from the event log.
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 DEFAULT_DAGSTER_YAML = """\
 # Written by PlexRecs because DAGSTER_HOME had no dagster.yaml (see the repository's dagster.yaml).
 storage:
@@ -24,6 +26,12 @@ concurrency:
     max_concurrent_runs: 1
 run_queue:
   dequeue_interval_seconds: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  cancel_timeout_seconds: 300
+  max_runtime_seconds: 14400
+  poll_interval_seconds: 60
 telemetry:
   enabled: false
 """
@@ -59,6 +67,7 @@ class RunSummary:
     status: str = "failed"
     error: str | None = None
     categories: list[runs.CategorySummary] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the steps' own warnings, one line each
 
     @property
     def ok(self) -> bool:
@@ -119,6 +128,18 @@ def _bad_as_of(text: str):
     raise ValueError(f"--as-of: {text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-12-02")
 
 
+def _step_warnings(instance, run_id: str) -> list[str]:
+    """The warnings the steps logged (e.g. legacy-agent items), first line of each."""
+    import logging
+
+    found = []
+    for entry in instance.all_logs(run_id):
+        if entry.level == logging.WARNING and not entry.is_dagster_event and entry.user_message:
+            step = f"{entry.step_key}: " if entry.step_key else ""
+            found.append(step + entry.user_message.strip().splitlines()[0][:500])
+    return found
+
+
 def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mode: str = "oneshot",
              on_step=None, as_of: str | None = None) -> RunSummary:
     """Materialize the whole graph for ``categories`` (all by default) and summarize it."""
@@ -132,6 +153,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
     runs.require_run_lock(app.paths.db_path)
     try:
         ensure_dagster_home(app.paths.db_path)
+        from plexrecs_assets.dagster_runs import fail_orphaned_runs, owner_tags
         from plexrecs_assets.definitions import build_definitions
         from plexrecs_assets.core.run_blocks import contiguous_blocks, partition_tags
         from plexrecs_assets.core.store.db import init_db
@@ -143,14 +165,18 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
         summary = RunSummary()
         statuses = []
         with DagsterInstance.get() as instance:
+            # Under the run lock: a run still STARTED from a killed process would block the queue.
+            fail_orphaned_runs(instance, app.paths.db_path)
             for block in contiguous_blocks(selected, all_ids):
                 with StepWatcher(instance, on_step or noop) as watcher:
                     result = job.execute_in_process(
                         instance=instance, run_config=QUIET_LOGGERS, raise_on_error=False,
                         tags={**partition_tags(block), "plexrecs/mode": mode, **watcher.tags,
-                              **({"plexrecs/as_of": as_of} if as_of else {})},
+                              **({"plexrecs/as_of": as_of} if as_of else {}),
+                              **owner_tags(app.paths.db_path)},
                     )
                 summary.dagster_run_ids.append(result.run_id)
+                summary.warnings += _step_warnings(instance, result.run_id)
                 with engine.connect() as conn:
                     link = conn.execute(select(run_link.c.job_id).where(run_link.c.dagster_run_id == result.run_id)).first()
                 if link is None:

@@ -157,3 +157,23 @@ def test_invalid_config_exits_2_naming_file_field_and_value(suite, config_dir):
     assert result.returncode == 2
     assert "app.yml" in result.stderr and "recommender.grounding" in result.stderr and "loose" in result.stderr
     assert not service_lines(result.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("service, variable", [("tautulli", "TAUTULLI_API_KEY"), ("llm", "LLM_API_KEY")])
+def test_wrong_key_at_run_time_prints_the_error_and_the_check_fix_not_a_traceback(suite, config_dir, tmp_path,
+                                                                                  service, variable):
+    env = {**secrets_env(suite.env()), variable: "not-the-right-key-0000", "DAGSTER_HOME": str(tmp_path / "home")}
+    check = run_check(config_dir, env)
+    fix = next(line for line in service_lines(check.stdout)[service].splitlines() if line.strip().startswith("fix:"))
+
+    base = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS and k not in URL_OVERRIDES}
+    result = subprocess.run([sys.executable, "-m", "plexrecs_assets.cli", "run", "--config-dir", str(config_dir)],
+                            env={**base, **env, "COLUMNS": "400"}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and "Stack Trace" not in output and 'File "' not in output, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"{service}: auth" in errors[0], result.stderr
+    assert fix.strip() in [line.strip() for line in result.stderr.splitlines()], result.stderr
+    assert "not-the-right-key-0000" not in output

@@ -58,9 +58,11 @@ def _probe(client) -> CheckResult:
             close()
 
 
-def run_checks(cfg: AppConfig, env: dict[str, str]) -> list[CheckResult]:
+def run_checks(cfg: AppConfig, env: dict[str, str], only: set[str] | None = None) -> list[CheckResult]:
     results = []
     for service, var, probe in _service_checks(cfg):
+        if only is not None and service not in only:
+            continue
         secret = env.get(var)
         if not secret:
             results.append(CheckResult(service, False, f"{var} is not set",

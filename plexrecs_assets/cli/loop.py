@@ -75,6 +75,7 @@ def loop(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     dagster_home = ensure_dagster_home(settings.paths.db_path)
+    _recover_orphans(settings.paths.db_path)
     if workspace is None:
         workspace = Path("workspace.yaml")
         if not workspace.is_file():
@@ -92,3 +93,13 @@ def loop(
                + (f"; API on {settings.api.bind_addr}" if settings.api.enabled else "; API disabled (api.enabled: false)"),
                err=True)
     raise typer.Exit(Supervisor(children).run())
+
+
+def _recover_orphans(db_path: str) -> None:
+    """Runs left STARTED by a killed process would hold the run queue: fail them before the daemon starts."""
+    from plexrecs_assets.dagster_runs import recover_if_idle
+
+    failed = recover_if_idle(db_path)
+    if failed:
+        typer.echo(f"marked {len(failed)} orphaned Dagster run(s) failed (their process is gone): {', '.join(failed)}",
+                   err=True)

@@ -1,6 +1,7 @@
 """``plexrecs run``: materialize the graph once and print a summary table."""
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -46,8 +47,39 @@ def print_summary(summary) -> None:
     total_p = sum(c.prompt_tokens for c in summary.categories)
     total_c = sum(c.completion_tokens for c in summary.categories)
     out.print(f"LLM tokens: {total_p} prompt + {total_c} completion = {total_p + total_c}")
+    for warning in dict.fromkeys(summary.warnings):
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if summary.error and summary.status != "success":
-        err.print(f"[bold red]error:[/] {summary.error}")
+        err.print(f"[bold red]error:[/] {escape(summary.error)}", highlight=False, soft_wrap=True)
+
+
+# "tautulli: auth HTTP 401 at …": a ServiceError's message (clients/base.py).
+SERVICE_FAILURE = re.compile(r"^(tautulli|plex|tmdb|llm|overseerr): (auth|unreachable|not_found|bad_response)\b")
+
+
+def failed_services(summary) -> list[str]:
+    """Services whose credentials or address the run's errors blame, in order of appearance."""
+    found = []
+    for message in [summary.error, *(c.error for c in summary.categories if c.status != "success")]:
+        match = SERVICE_FAILURE.match(message or "")
+        if match and match.group(1) not in found:
+            found.append(match.group(1))
+    return found
+
+
+def print_fixes(config_dir: Path, services: list[str]) -> None:
+    """What `plexrecs check` says about these services: its FAIL line and the fix."""
+    import os
+
+    from plexrecs_assets.cli.check import format_result, run_checks
+    from plexrecs_assets.core.config import SECRET_ENV_VARS
+
+    env = dict(os.environ)
+    secrets = [env[v] for v in SECRET_ENV_VARS if env.get(v)]
+    for result in run_checks(load_app_config(config_dir, env), env, only=set(services)):
+        if not result.ok:
+            err.print(format_result(result, secrets), highlight=False, soft_wrap=True)
+    err.print("run `plexrecs check` to test every connection", highlight=False)
 
 
 def kometa_lines(categories) -> list[str]:
@@ -145,4 +177,6 @@ def run(
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2)
     print_summary(summary)
+    if not summary.ok and (services := failed_services(summary)):
+        print_fixes(config_dir, services)
     raise typer.Exit(0 if summary.ok else 1)

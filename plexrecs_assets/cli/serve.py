@@ -36,6 +36,11 @@ def serve(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     settings = api.state.api.config.current().app
+    from plexrecs_assets.dagster_runs import recover_if_idle
+
+    failed = recover_if_idle(settings.paths.db_path)  # runs of killed processes would jam the run queue
+    if failed:
+        typer.echo(f"marked {len(failed)} orphaned Dagster run(s) failed (their process is gone)", err=True)
     if not settings.api.enabled:
         typer.echo("note: api.enabled is false in app.yml (loop mode will not start the API); serving anyway "
                    "because `plexrecs serve` was asked for explicitly", err=True)

@@ -93,6 +93,9 @@ class PlexSection(_Strict):
 class TmdbSection(_Strict):
     url: str = "https://api.themoviedb.org/3"
     language: str = "en-US"
+    # Lookups TMDb fails on (5xx, 429 after the retries) are skipped and counted; the taste
+    # profile or a category fails only when more than this share of its lookups failed.
+    max_missing_share: float = Field(0.2, ge=0.0, le=1.0)
 
 
 class RecommenderSection(_Strict):
@@ -121,6 +124,11 @@ class ApiSection(_Strict):
     bind_addr: str = "0.0.0.0:8080"
     # Where POST /v1/run reaches dagster-webserver (env DAGSTER_WEBSERVER_URL overrides).
     dagster_url: str = "http://127.0.0.1:3000"
+    # POST /v1/run waits at most this long for its Dagster run(s), then answers 504 run_timeout
+    # (the run goes on in Dagster). Queue time counts: a blocked queue must not hold a caller for hours.
+    run_wait_timeout_s: float = Field(3600.0, gt=0, le=86400)
+    # /v1/health says "degraded" when a run has been queued or running for longer than this.
+    stuck_run_after_s: float = Field(7200.0, gt=0, le=7 * 86400)
 
     @field_validator("bind_addr")
     @classmethod

@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, Failure
 
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.core import outputs
+from plexrecs_assets.dagster_runs import LOCK_TAG, fail_orphaned_runs, owner_tags
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.pipeline import runs
 
@@ -52,8 +53,15 @@ def job_scope(context: AssetExecutionContext, settings: PlexRecsSettings):
     runs.require_run_lock(app.paths.db_path)
     engine = settings.engine()
     keys = partition_keys(context)
+    if LOCK_TAG not in context.run.tags:  # launched by the daemon or the UI: say which process runs it
+        context.instance.add_run_tags(context.run_id, owner_tags(app.paths.db_path))
+
+    def on_new_job() -> None:
+        _remove_stale_temp_files(app)
+        fail_orphaned_runs(context.instance, app.paths.db_path, current_run_id=context.run_id)
+
     job_id = runs.job_for_dagster_run(engine, context.run_id, mode=run_mode(context), partition_keys=keys,
-                                      on_new_job=lambda: _remove_stale_temp_files(app))
+                                      on_new_job=on_new_job)
     try:
         yield engine, job_id
         if is_last_asset_of_run(context):

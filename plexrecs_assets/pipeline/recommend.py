@@ -24,12 +24,14 @@ from plexrecs_assets.core.resolve import YEAR_TOLERANCE, title_similarity, verif
 from plexrecs_assets.core.rotation import RotationPolicy, split_current
 from plexrecs_assets.core.rules import RULE_VIOLATION, CategoryRules, rule_violation, rules_for, seed_closeness
 from plexrecs_assets.core.taste import TasteProfile
-from plexrecs_assets.pipeline.tmdb_facts import RequestMeter, TmdbFacts
+from plexrecs_assets.pipeline.tmdb_facts import Misses, RequestMeter, TmdbFacts, TooManyMissing
 
 POOL_FACTOR = 3  # the pool aims for POOL_FACTOR × the picks still needed, fresh and on topic
 BATCH_JOBS = 8  # list requests per pool-building round (they go out concurrently)
 MAX_ANCHORS = 12  # seeds, fitting likes and the best pool titles whose recommendations/similar lists are read
 SEEN_IN_PROMPT = 150  # cap the already_seen list so prompts stay small
+DEFAULT_MAX_MISSING_SHARE = 0.2  # tmdb.max_missing_share
+_LOOKUP_FAILED = object()
 
 
 class CategoryFailed(RuntimeError):
@@ -151,6 +153,7 @@ class Prepared:
     kept: list[dict] = field(default_factory=list)  # yesterday's picks that stay (rotation policy)
     left: list[dict] = field(default_factory=list)  # yesterday's picks that leave, with left_because
     pool_stats: dict = field(default_factory=dict)
+    misses: Misses = field(default_factory=Misses)  # TMDb lookups of the pool, and those skipped
 
 
 # ---------------------------------------------------------------- scoring
@@ -182,29 +185,31 @@ def fit_score(facts: TitleFacts, terms: tuple[set[str], set[str], set[str]], tas
 # ---------------------------------------------------------------- seeds and pool
 
 
-def resolve_seeds(category: dict, tmdb: TmdbFacts) -> list[TitleFacts]:
+def check_missing(misses: Misses, max_share: float, what: str) -> None:
+    try:
+        misses.check(max_share, what)
+    except TooManyMissing as exc:
+        raise CategoryFailed(str(exc)) from None
+
+
+def resolve_seeds(category: dict, tmdb: TmdbFacts, misses: Misses | None = None) -> list[TitleFacts]:
+    misses = misses if misses is not None else Misses()
     seeds = [category["seed"]] if category["type"] == "title_seed" else category.get("seeds") or []
     found: list[TitleFacts] = []
+    failed_before = misses.failed
     for seed in seeds:
-        verdict = verify_item(seed, seed.get("medium", "movie"),
+        verdict = misses.call(verify_item, seed, seed.get("medium", "movie"),
                               lambda t, y, m: tmdb.search(t, y, m))
-        if verdict.accepted and verdict.tmdb_id is not None:
-            facts = tmdb.details(seed.get("medium", "movie"), verdict.tmdb_id)
+        if verdict is not None and verdict.accepted and verdict.tmdb_id is not None:
+            facts = misses.call(tmdb.details, seed.get("medium", "movie"), verdict.tmdb_id)
             if facts:
                 found.append(facts)
     if seeds and not found:
         names = ", ".join(f"{s['title']!r} ({s.get('year')}, {s.get('medium')})" for s in seeds)
+        if misses.failed > failed_before:
+            raise CategoryFailed(f"tmdb: could not look up the seed(s) {names}: {misses.last_error}")
         raise CategoryFailed(f"seed not found on TMDb: {names}; check title, year and medium in categories.yml")
     return found
-
-
-def _unless_not_found(job) -> list:
-    try:
-        return job[1]()
-    except ServiceError as exc:
-        if exc.kind == "not_found":  # an anchor TMDb no longer knows adds nothing; the others still do
-            return []
-        raise
 
 
 def _genre_param(names, ids: dict[str, int], joiner: str) -> str | None:
@@ -241,7 +246,7 @@ def _summary_passes(summary, ctx: CategoryContext, names_by_id: dict[int, str]) 
 
 def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], executor: ThreadPoolExecutor,
                *, needed: int | None = None, taken: set | None = None,
-               meter: RequestMeter | None = None) -> tuple[list[Candidate], dict]:
+               meter: RequestMeter | None = None, misses: Misses | None = None) -> tuple[list[Candidate], dict]:
     """Fresh, on-topic titles for this category, and what it took to find them.
 
     Reads, in rounds, the recommendation/similar lists of anchors (seeds first, then the
@@ -249,7 +254,9 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
     through TMDb discover (include_genres AND-ed, mood/seed keywords OR-ed) until the pool
     holds ``POOL_FACTOR × needed`` candidates, TMDb has no more pages, or the category's
     request bound (``max_tmdb_requests``) is reached. Owned, seen, recently recommended and
-    off-topic titles are removed before the pool is sized."""
+    off-topic titles are removed before the pool is sized. A list or title TMDb fails on is
+    skipped and counted in ``misses``."""
+    misses = misses if misses is not None else Misses()
     needed = ctx.count if needed is None else needed
     taken = taken or set()
     meter = meter or RequestMeter(ctx.max_tmdb_requests)
@@ -283,7 +290,7 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
     streams: list[dict] = []
     rules = ctx.rules
     for medium in ctx.media_types:
-        ids = tmdb.genre_ids(medium)
+        ids = misses.call(tmdb.genre_ids, medium, default={})
         without = _genre_param(rules.exclude_genres, ids, "|")
         without = without.replace("|", ",") if without else None
         if ctx.category["type"] == "genre":
@@ -291,7 +298,7 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
             if with_genres:
                 streams.append({"medium": medium, "with_genres": with_genres, "without_genres": without})
         elif ctx.category["type"] == "keyword":
-            keyword_ids = tmdb.keyword_ids(sorted(rules.mood_keywords)[:12])
+            keyword_ids = misses.call(tmdb.keyword_ids, sorted(rules.mood_keywords)[:12], default=[])
             if keyword_ids:
                 streams.append({"medium": medium, "with_keywords": "|".join(map(str, keyword_ids)),
                                 "without_genres": without})
@@ -304,7 +311,7 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
                 if with_genres:
                     streams.append({"medium": medium, "with_genres": with_genres, "without_genres": without})
             kws = sorted({k.lower() for s in seeds for k in s.keywords})[:12]
-            keyword_ids = tmdb.keyword_ids(kws) if kws else []
+            keyword_ids = misses.call(tmdb.keyword_ids, kws, default=[]) if kws else []
             if keyword_ids:
                 streams.append({"medium": medium, "with_keywords": "|".join(map(str, keyword_ids)),
                                 "without_genres": without})
@@ -316,10 +323,11 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
             if job[0] == "anchor":
                 _, label, (medium, tmdb_id), rel = job
                 fetch = tmdb.recommendations if rel == "recommendations" else tmdb.similar
-                return label, fetch(medium, tmdb_id, meter=meter), None
+                return label, misses.call(fetch, medium, tmdb_id, meter=meter, default=[]), None
             _, stream, page = job
             params = {k: stream.get(k) for k in ("with_genres", "without_genres", "with_keywords")}
-            rows, total = tmdb.discover_page(stream["medium"], page, meter=meter, **params)
+            rows, total = misses.call(tmdb.discover_page, stream["medium"], page, meter=meter, **params,
+                                      default=([], None))
             return f"discover:{stream['medium']}", rows, total
         except ServiceError as exc:
             if exc.kind == "not_found":  # an anchor TMDb no longer knows adds nothing; the others still do
@@ -379,7 +387,7 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
             ctx.rules = rules = ctx.rules.with_links(seed_links)
         new_keys = list(dict.fromkeys(new_keys))[:max(0, meter.left)]
         stats["considered"] += len(new_keys)
-        for key, facts in tmdb.many_details(new_keys, executor, meter=meter).items():
+        for key, facts in tmdb.many_details(new_keys, executor, misses, meter=meter).items():
             if ctx.exclusion(facts) is None:
                 pool[key] = Candidate(facts, 0.0, sources[key])
     for cand in pool.values():
@@ -392,7 +400,8 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
 
 
 def library_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], executor: ThreadPoolExecutor,
-                 *, needed: int, taken: set, meter: RequestMeter) -> tuple[list[Candidate], dict]:
+                 *, needed: int, taken: set, meter: RequestMeter,
+                 misses: Misses | None = None) -> tuple[list[Candidate], dict]:
     """``mode: library``: owned titles nobody has watched, that obey the rules."""
     if ctx.rules is None:
         ctx.rules = rules_for(ctx.category, ctx.media_types, seeds)
@@ -402,7 +411,7 @@ def library_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts],
     facts = tmdb.cached_many(keys)
     uncached = [k for k in keys if k not in facts]
     missing = uncached[:meter.left]
-    facts.update(tmdb.many_details(missing, executor, meter=meter))
+    facts.update(tmdb.many_details(missing, executor, misses, meter=meter))
     pool = [Candidate(f, fit_score(f, terms, ctx.taste) + 2.0 * seed_closeness(f, ctx.rules), {"library"})
             for f in facts.values() if ctx.exclusion(f) is None]
     pool.sort(key=lambda c: (-c.score, c.facts.tmdb_id))
@@ -492,9 +501,13 @@ def rotate(ctx: CategoryContext, tmdb: TmdbFacts, executor: ThreadPoolExecutor,
 
 
 def prepare_category(ctx: CategoryContext, tmdb: TmdbFacts, llm: LlmClient, budget: TokenBudget,
-                     executor: ThreadPoolExecutor, generated_at: str) -> Prepared:
-    seeds = resolve_seeds(ctx.category, tmdb) if ctx.category["type"] in ("title_seed", "seed_list") else []
-    ctx.rules = rules_for(ctx.category, ctx.media_types, seeds)
+                     executor: ThreadPoolExecutor, generated_at: str, usage: Usage | None = None, *,
+                     misses: Misses | None = None, max_missing_share: float = DEFAULT_MAX_MISSING_SHARE) -> Prepared:
+    """``usage`` (the caller's, when given) counts every LLM call, also those of a category
+    that then fails, so their tokens are still recorded; ``misses`` likewise the TMDb lookups.
+    Fails (before asking the LLM) when more than ``max_missing_share`` of the lookups failed."""
+    misses = misses if misses is not None else Misses()
+    seeds = resolve_seeds(ctx.category, tmdb, misses) if ctx.category["type"] in ("title_seed", "seed_list") else []
     meter = RequestMeter(ctx.max_tmdb_requests)
     kept, left = rotate(ctx, tmdb, executor, meter)
     needed = max(0, ctx.count - len(kept))
@@ -503,10 +516,13 @@ def prepare_category(ctx: CategoryContext, tmdb: TmdbFacts, llm: LlmClient, budg
         pool, stats = [], {"target": 0, "fresh_on_topic": 0, "tmdb_requests": meter.count,
                            "max_tmdb_requests": meter.limit, "stopped_by": "collection_full"}
     elif ctx.mode == "library":
-        pool, stats = library_pool(ctx, tmdb, seeds, executor, needed=needed, taken=taken, meter=meter)
+        pool, stats = library_pool(ctx, tmdb, seeds, executor, needed=needed, taken=taken, meter=meter,
+                                   misses=misses)
     else:
-        pool, stats = build_pool(ctx, tmdb, seeds, executor, needed=needed, taken=taken, meter=meter)
-    usage = Usage()
+        pool, stats = build_pool(ctx, tmdb, seeds, executor, needed=needed, taken=taken, meter=meter,
+                                 misses=misses)
+    check_missing(misses, max_missing_share, f"the pool of {ctx.label!r}")
+    usage = usage if usage is not None else Usage()
     data: dict = {"recommendations": []}
     if needed and pool:  # an empty pool has nothing to choose from: no LLM call, no tokens spent
         payload = make_payload(ctx, seeds, pool, count=needed)
@@ -521,7 +537,8 @@ def prepare_category(ctx: CategoryContext, tmdb: TmdbFacts, llm: LlmClient, budg
         "needed": needed,
         "pool_stats": stats,
     }
-    return Prepared(raw=raw, pool=pool, seeds=seeds, usage=usage, kept=kept, left=left, pool_stats=stats)
+    return Prepared(raw=raw, pool=pool, seeds=seeds, usage=usage, kept=kept, left=left, pool_stats=stats,
+                    misses=misses)
 
 
 # ---------------------------------------------------------------- verification and selection
@@ -538,6 +555,7 @@ class Resolution:
     kept: int = 0
     left: list[dict] = field(default_factory=list)
     short: dict | None = None  # {"reason": ...} when fewer on-topic titles than wanted were found
+    tmdb: dict = field(default_factory=dict)  # {"lookups": n, "failed": k} of the verification
 
 
 def _pool_id_matches(item: dict, cand: Candidate) -> bool:
@@ -549,9 +567,11 @@ def _pool_id_matches(item: dict, cand: Candidate) -> bool:
 
 
 def verify_items(items: list[dict], ctx: CategoryContext, tmdb: TmdbFacts, pool_by_key: dict, taken: set,
-                 source: str, executor: ThreadPoolExecutor) -> tuple[list[dict], list[dict]]:
+                 source: str, executor: ThreadPoolExecutor, misses: Misses | None = None) -> tuple[list[dict], list[dict]]:
     """Accept an item only when TMDb confirms title, year (±1) and medium; then apply the
-    exclusions. Returns (accepted published items, rejected {title, year, medium, reason})."""
+    exclusions. Returns (accepted published items, rejected {title, year, medium, reason}).
+    An item TMDb fails on is rejected as ``tmdb_unavailable`` (and counted in ``misses``)."""
+    misses = misses if misses is not None else Misses()
 
     def one(item: dict) -> tuple[dict, TitleFacts | None, str, str]:
         if not isinstance(item, dict) or not isinstance(item.get("title"), str) or item.get("medium") not in ("movie", "tv"):
@@ -562,10 +582,15 @@ def verify_items(items: list[dict], ctx: CategoryContext, tmdb: TmdbFacts, pool_
             cand = pool_by_key[(medium, claimed)]
             if _pool_id_matches(item, cand):
                 return item, cand.facts, "", ""
-        verdict = verify_item(item, medium, lambda t, y, m: tmdb.search(t, y, m), lambda t, y, m: tmdb.search(t, y, m))
+        verdict = misses.call(verify_item, item, medium, lambda t, y, m: tmdb.search(t, y, m),
+                              lambda t, y, m: tmdb.search(t, y, m), default=_LOOKUP_FAILED)
+        if verdict is _LOOKUP_FAILED:
+            return item, None, "tmdb_unavailable", misses.last_error or "TMDb failed"
         if not verdict.accepted or verdict.tmdb_id is None:
             return item, None, "unresolved", f"{verdict.reason}: {verdict.detail}"
-        facts = tmdb.details(medium, verdict.tmdb_id)
+        facts = misses.call(tmdb.details, medium, verdict.tmdb_id, default=_LOOKUP_FAILED)
+        if facts is _LOOKUP_FAILED:
+            return item, None, "tmdb_unavailable", misses.last_error or "TMDb failed"
         if facts is None:
             return item, None, "unresolved", "TMDb has no details for the matched id"
         return item, facts, "", ""
@@ -636,7 +661,9 @@ def enforce_diversity(items: list[dict], spare: list[Candidate], ctx: CategoryCo
 
 
 def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, llm: LlmClient | None,
-                     budget: TokenBudget, executor: ThreadPoolExecutor, *, top_up_rounds: int) -> Resolution:
+                     budget: TokenBudget, executor: ThreadPoolExecutor, *, top_up_rounds: int,
+                     usage: Usage | None = None, misses: Misses | None = None,
+                     max_missing_share: float = DEFAULT_MAX_MISSING_SHARE) -> Resolution:
     ctx.rules = rules_for(ctx.category, ctx.media_types, prepared.seeds)
     kept = [{**i, "kept": True} for i in (prepared.raw.get("kept") if prepared.raw.get("kept") is not None
                                            else prepared.kept)]
@@ -644,9 +671,10 @@ def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, 
     needed = max(0, ctx.count - len(kept))
     pool_by_key = {c.facts.key: c for c in prepared.pool}
     taken: set = {(i["medium"], i["tmdb_id"]) for i in kept}
-    usage = Usage()
+    usage = usage if usage is not None else Usage()
+    misses = misses if misses is not None else Misses()
     items, rejected = verify_items(prepared.raw.get("recommendations") or [], ctx, tmdb, pool_by_key, taken,
-                                   "llm", executor)
+                                   "llm", executor, misses)
     items = items[:needed]
     rounds = 0
     while len(items) < needed and rounds < top_up_rounds and llm is not None:
@@ -662,11 +690,12 @@ def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, 
         except CategoryFailed:
             break  # the pool fill below still completes the category
         more, more_rejected = verify_items(data.get("recommendations") or [], ctx, tmdb, pool_by_key, taken,
-                                           "llm_retry", executor)
+                                           "llm_retry", executor, misses)
         rejected += more_rejected
         items += more[: needed - len(items)]
         if not more:
             break
+    check_missing(misses, max_missing_share, f"verifying the picks of {ctx.label!r}")
     # Pool titles were checked against the rules when the pool was built; check again, the
     # rules may be stricter now (e.g. categories.yml changed between raw_recs and resolved_recs).
     spare = [c for c in prepared.pool if c.facts.key not in taken and ctx.exclusion(c.facts) is None]
@@ -697,4 +726,4 @@ def resolve_category(ctx: CategoryContext, prepared: Prepared, tmdb: TmdbFacts, 
                  "published": len(items), "wanted": ctx.count}
     return Resolution(items=items, rejected=rejected, dropped=count_reasons([r["reason"] for r in rejected]),
                       sources=sources, diversity=diversity, usage=usage, kept=len(kept), left=list(left or []),
-                      short=short)
+                      short=short, tmdb=misses.to_json())

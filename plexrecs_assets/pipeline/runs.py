@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -33,23 +34,27 @@ def acquire_run_lock(db_path: str | Path) -> bool:
     flock is released by the kernel when the process dies, so a killed run never leaves a
     stale lock behind. Re-acquiring in the same process is a no-op.
     """
-    lock_path = str(Path(db_path).resolve()) + ".lock"
-    if lock_path in _HELD_LOCKS:
+    path = lock_path(db_path)
+    if path in _HELD_LOCKS:
         return True
-    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         return False
-    _HELD_LOCKS[lock_path] = fd
+    _HELD_LOCKS[path] = fd
     return True
 
 
+def lock_path(db_path: str | Path) -> str:
+    """The run lock's file for this database (also the tag that ties a Dagster run to it)."""
+    return str(Path(db_path).resolve()) + ".lock"
+
+
 def release_run_lock(db_path: str | Path) -> None:
-    lock_path = str(Path(db_path).resolve()) + ".lock"
-    fd = _HELD_LOCKS.pop(lock_path, None)
+    fd = _HELD_LOCKS.pop(lock_path(db_path), None)
     if fd is not None:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
@@ -60,6 +65,21 @@ def require_run_lock(db_path: str | Path) -> None:
         raise RunLockedError(
             f"another PlexRecs run is in progress on {db_path}; wait for it to finish (only one run at a time)"
         )
+
+
+@contextmanager
+def run_lock_if_free(db_path: str | Path):
+    """Yield True while holding the run lock (released after, unless this process already held
+    it), or False at once when another process holds it."""
+    held_before = lock_path(db_path) in _HELD_LOCKS
+    if not acquire_run_lock(db_path):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        if not held_before:
+            release_run_lock(db_path)
 
 
 def recover_interrupted_runs(engine: Engine, keep_job_id: int | None = None) -> int:

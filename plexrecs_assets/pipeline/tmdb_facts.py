@@ -26,6 +26,49 @@ from plexrecs_assets.core.store.schema import tmdb_details_cache, tmdb_list_cach
 
 
 LIST_TTL_S = 12 * 3600  # TMDb's lists move slowly; a nightly run still sees today's
+# Failures worth skipping one lookup for: TMDb answered 5xx/429 after the retries, dropped the
+# connection or sent an odd body. A rejected key (auth) or a spent quota stays fatal.
+SKIPPABLE_KINDS = {"server", "rate_limited", "unreachable", "bad_response", "client"}
+
+
+class TooManyMissing(RuntimeError):
+    """More TMDb lookups failed than ``tmdb.max_missing_share`` allows."""
+
+
+class Misses:
+    """Counts the TMDb lookups of one scope (the taste profile, one category) and the ones
+    that failed for good and were skipped, so that one bad answer costs one title, not the run."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+        self.failed = 0
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+
+    def call(self, fn: Callable, *args, default=None, **kwargs):
+        """``fn(*args, **kwargs)``, or ``default`` when TMDb failed in a skippable way."""
+        with self._lock:
+            self.lookups += 1
+        try:
+            return fn(*args, **kwargs)
+        except ServiceError as exc:
+            if exc.kind not in SKIPPABLE_KINDS:
+                raise
+            with self._lock:
+                self.failed += 1
+                self.last_error = str(exc)
+            return default
+
+    def check(self, max_share: float, what: str) -> None:
+        """Raise ``TooManyMissing`` when more than one lookup and more than ``max_share`` of the
+        lookups failed (a single failure never fails the scope, however few lookups it made)."""
+        if self.failed > 1 and self.failed > max_share * self.lookups:
+            raise TooManyMissing(
+                f"tmdb: {self.failed} of {self.lookups} TMDb lookups for {what} failed, more than "
+                f"tmdb.max_missing_share={max_share:g} allows; last error: {self.last_error}")
+
+    def to_json(self) -> dict:
+        return {"lookups": self.lookups, "failed": self.failed}
 
 
 class RateLimiter:
@@ -171,10 +214,12 @@ class TmdbFacts:
                 self._memo.setdefault(("details", *key), facts)
         return found
 
-    def many_details(self, keys: Iterable[tuple[str, int]], pool,
+    def many_details(self, keys: Iterable[tuple[str, int]], pool, misses: Misses | None = None,
                      meter: "RequestMeter | None" = None) -> dict[tuple[str, int], TitleFacts]:
+        """Facts by key; with ``misses``, a title TMDb fails on is skipped and counted there."""
         keys = list(dict.fromkeys(keys))
-        one = lambda k: self.details(*k, meter=meter)  # noqa: E731
+        one = (lambda k: self.details(*k, meter=meter)) if misses is None \
+            else (lambda k: misses.call(self.details, *k, meter=meter))
         results = pool.map(one, keys) if pool else map(one, keys)
         return {k: f for k, f in zip(keys, results) if f is not None}
 

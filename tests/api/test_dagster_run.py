@@ -140,3 +140,36 @@ def test_post_run_goes_through_dagster_and_is_one_at_a_time(loop_mode):
     assert all(r["status"] == "SUCCESS" and default_category_id(r["job"]["categories"][0]["label"]) == r["partition_keys"][0]
                for r in body["dagster_runs"])
     assert httpx.get(f"{api}/v1/health", timeout=5).json()["run_in_progress"] is False
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_post_run_waits_with_a_bound_and_health_names_the_blocking_run(loop_mode, tmp_path, monkeypatch):
+    import uuid
+
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+
+    api, _labels = loop_mode
+    app_yml = tmp_path / "config" / "app.yml"
+    settings = yaml.safe_load(app_yml.read_text(encoding="utf-8"))
+    settings["api"].update(run_wait_timeout_s=3, stuck_run_after_s=1)
+    app_yml.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    # A run Dagster believes STARTED and that carries no PlexRecs owner tags (nobody can tell
+    # whether its process lives): with max_concurrent_runs 1 every queued run waits behind it.
+    blocker_id = str(uuid.uuid4())
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))  # the shipped dagster.yaml reads it
+    with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        instance.add_run(DagsterRun(job_name="plexrecs_job", run_id=blocker_id, status=DagsterRunStatus.STARTED))
+
+    response = httpx.post(f"{api}/v1/run", timeout=120)
+    assert response.status_code == 504, response.text
+    error = response.json()["error"]
+    assert error["code"] == "run_timeout"
+    assert "QUEUED" in error["message"] and "api.run_wait_timeout_s=3" in error["message"]
+    assert httpx.get(f"{api}/v1/health", timeout=5).json()["run_in_progress"] is False
+
+    health = httpx.get(f"{api}/v1/health", timeout=30).json()
+    assert health["status"] == "degraded"
+    stuck = {r["dagster_run_id"]: r for r in health["stuck_runs"]}
+    assert stuck[blocker_id]["status"] == "STARTED" and stuck[blocker_id]["for_s"] >= 1
+    assert any(r["status"] == "QUEUED" for r in stuck.values()), stuck

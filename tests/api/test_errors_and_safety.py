@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -241,3 +242,47 @@ def test_api_token_turns_on_bearer_auth(synthetic):
     with api(synthetic) as c:
         assert c.get("/v1/categories").status_code == 200
         assert "securitySchemes" not in c.get("/openapi.json").json().get("components", {})
+
+
+def test_health_is_degraded_by_a_run_stuck_past_the_limit(synthetic):
+    from datetime import datetime, timedelta, timezone
+
+    with api(synthetic) as c:
+        assert c.get("/v1/health").json()["stuck_runs"] == []
+    three_hours_ago = (datetime.now(timezone.utc) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    conn = sqlite3.connect(synthetic.db_path)
+    with conn:
+        job_id = conn.execute("insert into job_run (started_at, mode, status) values (?, 'oneshot', 'running')",
+                              (three_hours_ago,)).lastrowid
+        conn.execute("insert into run_link (job_id, dagster_run_id) values (?, 'r-killed')", (job_id,))
+    conn.close()
+    with api(synthetic) as c:
+        body = c.get("/v1/health").json()
+    assert body["status"] == "degraded" and body["database"]["reachable"] and body["config"]["valid"]
+    [stuck] = body["stuck_runs"]
+    assert stuck["source"] == "plexrecs" and stuck["job_id"] == job_id and stuck["dagster_run_id"] == "r-killed"
+    assert stuck["status"] == "running" and stuck["since"] == three_hours_ago
+    assert 3 * 3600 <= stuck["for_s"] < 4 * 3600  # past the default api.stuck_run_after_s of 2 h
+
+
+def test_dagster_runs_queued_or_started_past_the_limit_are_stuck(tmp_path, monkeypatch):
+    import time
+    import uuid
+
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+
+    from plexrecs_api.stuck import DagsterRuns
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((Path(__file__).resolve().parents[2] / "dagster.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    ids = {status: str(uuid.uuid4()) for status in ("STARTED", "STARTING", "SUCCESS")}
+    with DagsterInstance.get() as instance:
+        for status, run_id in ids.items():
+            instance.add_run(DagsterRun(job_name="plexrecs_job", run_id=run_id, status=DagsterRunStatus[status]))
+    runs = DagsterRuns(str(home))
+    assert runs.stuck(7200) == []  # just created
+    later = {r["dagster_run_id"]: r for r in runs.stuck(7200, now=time.time() + 3 * 3600)}
+    assert set(later) == {ids["STARTED"], ids["STARTING"]}
+    assert later[ids["STARTING"]]["status"] == "STARTING" and later[ids["STARTING"]]["for_s"] >= 3 * 3600

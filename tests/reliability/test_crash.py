@@ -1,9 +1,11 @@
 """SIGKILL in the middle of a ``plexrecs run``: the next run recovers and nothing is lost."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
+import subprocess
 import time
 
 import pytest
@@ -12,7 +14,7 @@ from urllib.parse import quote
 
 from plexrecs_api.app import create_app
 from plexrecs_assets.pipeline.runs import INTERRUPTED
-from reliability_helpers import LABELS, assert_untouched_except, parse_outputs
+from reliability_helpers import LABELS, PLEXRECS, REPO_ROOT, assert_untouched_except, parse_outputs
 
 pytestmark = pytest.mark.slow
 WAIT_S = 120  # upper bound for the subprocess to reach the kill point; never a timing assertion
@@ -99,6 +101,18 @@ def test_sigkill_mid_run_then_next_run_recovers(make_workspace, suite):
     assert ws.temp_files() == [foreign]
     parse_outputs(ws.outputs())
 
+    # Dagster's side: the killed run is failed, none is left in progress, and the queue moves.
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    killed_run_id = ws.sql("select dagster_run_id from run_link where job_id = ?", killed_id)[0]["dagster_run_id"]
+    with DagsterInstance.get() as instance:
+        in_progress = instance.get_run_records(filters=RunsFilter(
+            statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING]))
+        assert [r.dagster_run.run_id for r in in_progress] == []
+        killed_run = instance.get_run_by_id(killed_run_id)
+        assert killed_run.status == DagsterRunStatus.FAILURE
+    _assert_a_queued_run_starts(ws)
+
     # The API serves the recovered run, not the killed one.
     client = TestClient(create_app(ws.config_dir, env={}))
     latest = client.get("/v1/runs/latest")
@@ -107,3 +121,51 @@ def test_sigkill_mid_run_then_next_run_recovers(make_workspace, suite):
         answer = client.get(f"/v1/recs/{quote(label, safe='')}/latest")
         assert answer.status_code == 200, answer.text
         assert answer.json()["category"] == label and len(answer.json()["items"]) == 5
+
+
+def _assert_a_queued_run_starts(ws) -> None:
+    """Queue a run of the whole job (as the schedule or POST /v1/run would) and let a real
+    dagster-daemon dequeue it (max_concurrent_runs: 1, so a run left STARTED would block it)."""
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    from plexrecs_assets.core.run_blocks import partition_tags
+
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
+    env.update(ws.env, PLEXRECS_CONFIG_DIR=str(ws.config_dir), PYTHONUNBUFFERED="1")
+    workspace = str(REPO_ROOT / "workspace.yaml")
+    bin_dir = PLEXRECS.parent
+    launched = subprocess.run(
+        [str(bin_dir / "dagster"), "job", "launch", "-w", workspace, "-j", "plexrecs_job",
+         "--tags", json.dumps(partition_tags(LABELS))],
+        env=env, cwd=ws.root, capture_output=True, text=True, timeout=WAIT_S)
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    with DagsterInstance.get() as instance:
+        queued = [r.dagster_run for r in instance.get_run_records()
+                  if r.dagster_run.status == DagsterRunStatus.QUEUED]
+    assert len(queued) == 1, [r.dagster_run.status for r in instance.get_run_records()]
+    run_id = queued[0].run_id
+    log = open(ws.root / "daemon.log", "w")
+    daemon = subprocess.Popen([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], env=env, cwd=ws.root,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    terminal = (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED)
+    try:
+        with DagsterInstance.get() as instance:
+            deadline = time.monotonic() + WAIT_S
+            while instance.get_run_by_id(run_id).status not in terminal:
+                assert daemon.poll() is None, (ws.root / "daemon.log").read_text()[-3000:]
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the queued run {run_id} never finished (status "
+                                f"{instance.get_run_by_id(run_id).status}): the queue is blocked")
+                time.sleep(0.5)
+    finally:
+        try:
+            os.killpg(daemon.pid, signal.SIGTERM)  # the daemon and the code server it started
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+        except ProcessLookupError:
+            pass
+        log.close()
+    with DagsterInstance.get() as instance:
+        assert instance.get_run_by_id(run_id).status == DagsterRunStatus.SUCCESS, (ws.root / "daemon.log").read_text()[-3000:]

@@ -112,6 +112,22 @@ def test_llm_failing_for_one_category_leaves_the_others_publishing(published, su
     assert not published.temp_files()
 
 
+def test_tokens_of_a_failed_category_are_recorded_and_summed(published, suite):
+    suite.llm.set_options(fail_labels=["Cozy"])
+    summary = published.run()
+    cozy = {c.label: c for c in summary.categories}["Cozy"]
+    assert cozy.status == "failed"
+    job = published.last_job()
+    rows = published.sql("select label, calls, prompt_tokens, completion_tokens from llm_usage where job_id = ?",
+                         job["id"])
+    cozy_rows = [r for r in rows if r["label"] == "Cozy"]
+    # The first answer and the one repair attempt, both refused: spent, and on the bill.
+    assert sum(r["calls"] for r in cozy_rows) == 2, [dict(r) for r in rows]
+    spent = sum(r["prompt_tokens"] for r in cozy_rows)
+    assert spent > 0 and cozy.prompt_tokens == spent
+    assert cozy.completion_tokens == sum(r["completion_tokens"] for r in cozy_rows) > 0
+
+
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_overseerr_down_never_blocks_publishing_and_is_given_up_on(published, suite, fault):
     suite.overseerr.set_faults(**FAULTS[fault])

@@ -128,7 +128,7 @@ class FakeTmdb:
     def keyword_ids(self, names):
         return []
 
-    def many_details(self, keys, executor, meter=None):
+    def many_details(self, keys, executor, misses=None, meter=None):
         out = {}
         for k in dict.fromkeys(keys):
             if meter:

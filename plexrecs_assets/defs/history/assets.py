@@ -20,7 +20,7 @@ from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import PlexResource, TautulliResource, TmdbResource
 from plexrecs_assets.defs.runtime import job_scope
 from plexrecs_assets.defs.settings import PlexRecsSettings
-from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts
+from plexrecs_assets.pipeline.tmdb_facts import Misses, TmdbFacts, TooManyMissing
 
 GROUP = "household"
 TASTE_FETCH_BUDGET = 400
@@ -132,6 +132,7 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
         app = settings.app()
         for entry in watch_history.titles.values():
             entry.tmdb_id = entry.tmdb_id or plex_inventory.rating_key_tmdb.get(entry.rating_key)
+        misses = Misses()  # one failed TMDb lookup costs one title, not the run
         with tmdb.client() as tmdb_client, tautulli.client() as tautulli_client, ThreadPoolExecutor(8) as pool:
             facts_provider = TmdbFacts(tmdb_client, engine)
 
@@ -143,8 +144,10 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                 hit, cached = _cached_resolution(engine, entry.title, entry.year, entry.medium)
                 if hit:
                     return cached
-                verdict = verify_item({"title": entry.title, "year": entry.year}, entry.medium,
+                verdict = misses.call(verify_item, {"title": entry.title, "year": entry.year}, entry.medium,
                                       lambda t, y, m: facts_provider.search(t, y, m))
+                if verdict is None:  # TMDb failed: try again next run rather than cache "no match"
+                    return None
                 with engine.begin() as conn:
                     conn.execute(insert(title_resolution_cache).values(
                         title=entry.title, year=entry.year, media_type=entry.medium,
@@ -158,13 +161,20 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
             missing = [k for k in keys if k not in facts]
             # A first run over a huge history would otherwise spend minutes on TMDb's rate limit;
             # the rest is fetched by later runs, as the details cache fills.
-            facts.update(facts_provider.many_details(missing[:TASTE_FETCH_BUDGET], pool))
+            facts.update(facts_provider.many_details(missing[:TASTE_FETCH_BUDGET], pool, misses))
             deferred = max(0, len(missing) - TASTE_FETCH_BUDGET)
             if deferred:
                 context.log.info(f"{deferred} watched titles not enriched from TMDb in this run "
                                  f"(at most {TASTE_FETCH_BUDGET} uncached lookups per run); later runs add them")
             # Keep title_resolution_cache current for every title we now know (title → id, runtime, IMDb).
             _remember_resolutions(engine, facts.values())
+        if misses.failed:
+            context.log.warning(f"{misses.failed} of {misses.lookups} TMDb lookups for the taste profile failed "
+                                f"and were skipped (last error: {misses.last_error})")
+        try:
+            misses.check(app.tmdb.max_missing_share, "the taste profile")
+        except TooManyMissing as exc:
+            raise Failure(description=str(exc)) from None
         profile = build_taste_profile(watch_history.as_list(), facts, now=time.time(),
                                       recency_weight=app.recommender.recency_weight)
         return Output(profile, metadata={
@@ -177,6 +187,8 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
             "recent_watches": MetadataValue.json([e.label() for e in profile.recent_watches]),
             "tmdb_requests": facts_provider.requests,
             "enrichment_deferred": deferred,
+            "tmdb_lookups": misses.lookups,
+            "tmdb_failed_lookups": misses.failed,
         })
 
 

@@ -46,7 +46,7 @@ from plexrecs_assets.pipeline.recommend import (
     prepare_category,
     resolve_category,
 )
-from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts
+from plexrecs_assets.pipeline.tmdb_facts import Misses, TmdbFacts
 
 GROUP = "recommendations"
 IO_THREADS = 16
@@ -100,7 +100,8 @@ def _selected_categories(context: AssetExecutionContext, settings: PlexRecsSetti
 
 
 def _pool_doc(prepared: Prepared) -> dict:
-    return {"seeds": [s.to_json() for s in prepared.seeds],
+    return {"tmdb": prepared.misses.to_json(),
+            "seeds": [s.to_json() for s in prepared.seeds],
             "pool": [{"facts": c.facts.to_json(), "score": round(c.score, 4), "sources": sorted(c.sources)}
                      for c in prepared.pool]}
 
@@ -125,26 +126,30 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
         results: dict[str, str | None] = {}
         usage_rows = []
         pool_rows = []
+        tmdb_misses: dict[str, Misses] = {}
         with category_workers(app, engine, job_id, tmdb, llm) as w:
             facts, llm_client, budget, io_pool, cat_pool = w.facts, w.llm, w.budget, w.io_pool, w.cat_pool
 
-            def one(label: str) -> tuple[str, str | None, Usage | None, int, Prepared | None]:
+            def one(label: str) -> tuple[str, str | None, Usage, int, Prepared | None]:
                 category = categories[label]
                 cat_id = runs.start_category(engine, job_id, label, category["type"])
+                usage = Usage()  # outlives a failure: tokens spent on a failed category still count
+                misses = tmdb_misses[label] = Misses()
                 try:
                     ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys,
                                            now=now, job_id=job_id)
-                    prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at)
+                    prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at, usage,
+                                                misses=misses, max_missing_share=app.tmdb.max_missing_share)
                     raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, category["id"])
                     outputs.atomic_write_json(raw_path, prepared.raw)
                     outputs.atomic_write_json(raw_path.with_name(raw_path.name.replace(".raw.json", ".pool.json")),
                                               _pool_doc(prepared))
                     runs.update_category(engine, cat_id, raw_json_path=str(raw_path))
-                    return label, None, prepared.usage, cat_id, prepared
+                    return label, None, usage, cat_id, prepared
                 except Exception as exc:  # one category's failure must not stop the others
                     message = _fail_message(exc)
                     runs.fail_category(engine, cat_id, message)
-                    return label, message, None, cat_id, None
+                    return label, message, usage, cat_id, None
 
             for label, error, usage, cat_id, prepared in cat_pool.map(one, labels):
                 results[label] = error
@@ -155,7 +160,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
                                       "tmdb_requests": stats.get("tmdb_requests"),
                                       "max_tmdb_requests": stats.get("max_tmdb_requests"),
                                       "stopped_by": stats.get("stopped_by")})
-                if usage and usage.calls:
+                if usage.calls:
                     runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=label,
                                       model=usage.model or app.recommender.model, calls=usage.calls,
                                       prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
@@ -170,6 +175,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
             "tmdb_requests": tmdb_requests,
             "pools": markdown_table(pool_rows, limit=None),
             "tmdb_requests_by_category": MetadataValue.json({r["category"]: r["tmdb_requests"] for r in pool_rows}),
+            "tmdb_failed_lookups": MetadataValue.json({k: m.to_json() for k, m in tmdb_misses.items() if m.failed}),
         })
 
 
@@ -195,12 +201,14 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                     msg = "no raw recommendations for this category yet; materialize raw_recs first"
                     runs.fail_category(engine, cat_id, msg)
                     return label, msg, None
+                usage = Usage()  # top-up rounds of a category that then fails still count
                 try:
                     ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys,
                                            now=now_dt, job_id=job_id)
                     prepared = _prepared_from_files(raw_path)
                     resolution = resolve_category(ctx, prepared, facts, llm_client, budget,
-                                                  io_pool, top_up_rounds=app.recommender.top_up_rounds)
+                                                  io_pool, top_up_rounds=app.recommender.top_up_rounds, usage=usage,
+                                                  max_missing_share=app.tmdb.max_missing_share)
                     now = ctx.now_iso
                     doc = {"category": label, "resolved_at": now, "items": resolution.items,
                            "dropped": resolution.dropped, "rejected": resolution.rejected,
@@ -212,7 +220,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                                                      "tmdb_id": i.get("tmdb_id"), "left_because": i.get("left_because")}
                                                     for i in resolution.left]},
                            "pool_stats": prepared.raw.get("pool_stats") or {},
-                           "rules": ctx.rules.to_json() if ctx.rules else None}
+                           "rules": ctx.rules.to_json() if ctx.rules else None, "tmdb": resolution.tmdb}
                     path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, category["id"])
                     outputs.atomic_write_json(path, doc)
                     if not resolution.items:
@@ -221,16 +229,16 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                                              else "short: nothing to publish")
                     _record_history(engine, job_id, label, TargetKey.household(category["id"]), resolution.items, now)
                     runs.update_category(engine, cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
-                    if resolution.usage.calls:
-                        runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=f"{label}",
-                                          model=resolution.usage.model or app.recommender.model,
-                                          calls=resolution.usage.calls, prompt_tokens=resolution.usage.prompt_tokens,
-                                          completion_tokens=resolution.usage.completion_tokens)
                     return label, None, resolution
                 except Exception as exc:
                     message = _fail_message(exc)
                     runs.fail_category(engine, cat_id, message)
                     return label, message, None
+                finally:
+                    if usage.calls:
+                        runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=label,
+                                          model=usage.model or app.recommender.model, calls=usage.calls,
+                                          prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
 
             for label, error, resolution in cat_pool.map(one, labels):
                 results[label] = error
@@ -241,6 +249,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                                  "kept": resolution.kept, "added": len(resolution.items) - resolution.kept,
                                  "removed": len(resolution.left), "short": "yes" if resolution.short else "",
                                  "dropped": sum(resolution.dropped.values()),
+                                 "tmdb_failed": resolution.tmdb.get("failed", 0),
                                  "sources": ", ".join(f"{k}={v}" for k, v in sorted(resolution.sources.items())),
                                  "first": ", ".join(i["title"] for i in resolution.items[:3])})
         return _finish_step(context, results, {

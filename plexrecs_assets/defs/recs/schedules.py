@@ -32,8 +32,23 @@ def build_daily_schedule(job, cron: str, config_dir: str | Path) -> ScheduleDefi
               # Loop mode means "run on the schedule": the daemon picks it up without a click in the UI.
               default_status=DefaultScheduleStatus.RUNNING)
     def daily_recommendations(context: ScheduleEvaluationContext):
+        _recover_orphans(context, config_dir)
         ids = category_ids(config_dir)
         stamp = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "manual"
         return RunRequest(run_key=f"daily-{stamp}", tags={**partition_tags(ids), "plexrecs/mode": "loop"})
 
     return daily_recommendations
+
+
+def _recover_orphans(context: ScheduleEvaluationContext, config_dir: str | Path) -> None:
+    """A oneshot run killed in another container (sharing DAGSTER_HOME) would leave its run
+    STARTED and hold today's run in the queue forever: fail such runs first."""
+    try:
+        from plexrecs_assets.core.config import load_app_config
+        from plexrecs_assets.dagster_runs import recover_if_idle
+
+        failed = recover_if_idle(load_app_config(config_dir).paths.db_path, context.instance)
+        if failed:
+            context.log.warning(f"marked orphaned run(s) {', '.join(failed)} failed: their process is gone")
+    except Exception as exc:  # never stop the daily run over this
+        context.log.warning(f"could not check for orphaned runs: {type(exc).__name__}: {exc}")
