@@ -2,13 +2,17 @@
 
 Structured output support varies by server (OpenAI, Ollama, vLLM, LM Studio, LocalAI), so
 ``complete_json`` tries ``json_schema`` first, falls back to ``json_object`` and then to a
-plain prompt, and remembers the first mode that worked for this client instance.
+plain prompt, and remembers the first mode that worked for this client instance. Categories
+share one client across threads, so the fallback is a compare-and-advance under a lock: a
+rejection moves the client on only from the mode that was actually rejected, and never past
+the last mode.
 """
 from __future__ import annotations
 
 import json
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -100,11 +104,26 @@ class LlmClient:
         self._secrets = [s for s in (api_key,) if s]
         self._openai = openai.OpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=0,
                                      timeout=timeout_s, http_client=http_client)
-        self._mode_index = 0
+        self._mode_lock = threading.Lock()
+        self._mode_index = 0  # only ever grows, and only under _mode_lock
 
     @property
     def response_format_mode(self) -> str:
-        return MODES[self._mode_index]
+        with self._mode_lock:
+            return MODES[self._mode_index]
+
+    def _fall_back_from(self, rejected: str) -> str | None:
+        """The mode to try after ``rejected`` was refused, or None when it was the last one.
+
+        Compare-and-advance: when other threads already moved past ``rejected`` (their requests
+        failed the same way), this thread just follows them instead of skipping another mode."""
+        with self._mode_lock:
+            failed_at = MODES.index(rejected)
+            if failed_at >= len(MODES) - 1:
+                return None
+            if self._mode_index == failed_at:
+                self._mode_index += 1
+            return MODES[self._mode_index]
 
     def close(self) -> None:
         self._openai.close()
@@ -180,8 +199,8 @@ class LlmClient:
         return self._with_retries("/chat/completions", call)
 
     def complete_json(self, system: str, user: str, schema: dict, schema_name: str = "recommendations") -> LlmAnswer:
+        mode = self.response_format_mode
         while True:
-            mode = MODES[self._mode_index]
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             if mode == "json_schema":
                 response_format = {"type": "json_schema",
@@ -195,9 +214,16 @@ class LlmClient:
             try:
                 body = self._chat(messages, response_format)
             except openai.BadRequestError as exc:
-                if mode != "prompt" and _mentions_response_format(exc):
-                    log.info("llm: server rejected response_format %s; falling back", mode)
-                    self._mode_index += 1
+                if _mentions_response_format(exc):
+                    next_mode = self._fall_back_from(mode)
+                    if next_mode is None:
+                        raise self._error(
+                            "/chat/completions", "client",
+                            f"the server rejected every structured-output mode ({', '.join(MODES)}); "
+                            f"last answer: {exc.message}", exc.status_code) from exc
+                    log.info("llm: server rejected response_format %s (%s); trying %s", mode,
+                             redact_text(exc.message, self._secrets)[:200], next_mode)
+                    mode = next_mode
                     continue
                 raise self._error("/chat/completions", "client", exc.message, exc.status_code) from exc
             return self._answer(body, mode)

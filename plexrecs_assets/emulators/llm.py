@@ -245,7 +245,8 @@ class LlmEmulator(EmulatorServer):
             text = f"```json\n{text}\n```"  # without a JSON mode, models like to fence their JSON
         with self._opt_lock:
             self._answers.append({"call": call_no, "label": label, "count": len(outcome.answer["recommendations"]),
-                                  "invalid_json": invalid, "mistakes": outcome.mistakes})
+                                  "invalid_json": invalid, "mistakes": outcome.mistakes, "model": model,
+                                  "response_format": fmt_type})
         prompt_text = "".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
         prompt_tokens, completion_tokens = estimate_tokens(prompt_text), estimate_tokens(text)
         return Response.json({

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from plexrecs_assets.clients.base import ServiceAuthError, ServiceError
-from plexrecs_assets.clients.llm import LlmClient
+from plexrecs_assets.clients.llm import MODES, LlmClient
 
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["recommendations"],
           "properties": {"recommendations": {"type": "array", "items": {"type": "object"}}}}
@@ -114,3 +115,60 @@ def test_check_survives_a_malformed_model_list(llm, suite):
     assert not result.ok and "wrong URL" in result.fix
     suite.llm.set_faults(malformed_rate=0.0)
     assert llm.check().ok
+
+
+@pytest.mark.parametrize("server_mode, expected", [("json_schema", "json_schema"), ("json_object", "json_object"),
+                                                   ("none", "prompt")])
+def test_concurrent_fallback_settles_on_one_mode(llm, suite, server_mode, expected):
+    """Eight threads hit a server that rejects json_schema at the same moment: each failure
+    moves the client on from the mode that failed, never past the last mode (issue 12)."""
+    suite.llm.set_options(structured_output=server_mode)
+    # latency keeps all eight first requests in flight together, so every thread sees json_schema fail
+    suite.llm.set_faults(latency_s=0.3)
+    start = threading.Barrier(8)
+
+    def one(_):
+        start.wait()
+        return llm.complete_json("You recommend titles.", USER, SCHEMA)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(8)))
+    assert [a.response_format_used for a in answers] == [expected] * 8
+    assert all(a.data and a.parse_error is None for a in answers)
+    assert llm.response_format_mode == expected
+    statuses = _formats_sent(suite)
+    assert statuses.count(200) == 8
+    # rejected requests: at most one per thread and mode it skipped
+    assert statuses.count(400) <= 8 * MODES.index(expected)
+
+
+def test_a_server_that_rejects_every_mode_is_a_clear_error(fast):
+    """A server answering 400 'response_format' even to a plain prompt ends the fallback with an error
+    naming the modes tried, not an IndexError."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RejectsFormatHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = LlmClient(f"http://127.0.0.1:{server.server_address[1]}/v1", "sk-x", "gpt-4o-mini", retry=fast)
+        with pytest.raises(ServiceError) as info:
+            client.complete_json("s", USER, SCHEMA)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert info.value.kind == "client" and info.value.status == 400
+    assert "json_schema, json_object, prompt" in str(info.value)
+    assert client.response_format_mode == "prompt"
+
+
+class _RejectsFormatHandler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 - stdlib naming
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"error": {"message": "'response_format' is not supported", "type": "invalid_request_error",
+                                     "param": "response_format", "code": None}}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        return
