@@ -9,9 +9,9 @@ import pytest
 
 from plexrecs_assets.clients.base import ServiceAuthError, ServiceError
 from plexrecs_assets.clients.llm import MODES, LlmClient
+from plexrecs_assets.core.prompt import OUTPUT_SCHEMA
 
-SCHEMA = {"type": "object", "additionalProperties": False, "required": ["recommendations"],
-          "properties": {"recommendations": {"type": "array", "items": {"type": "object"}}}}
+SCHEMA = OUTPUT_SCHEMA  # strict-mode valid, like the pipeline's
 USER = json.dumps({"category": "Cozy", "media_types": ["movie"], "count": 3})
 
 
