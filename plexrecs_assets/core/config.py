@@ -103,6 +103,8 @@ class RecommenderSection(_Strict):
     grounding: Literal["pool", "free"] = "pool"
     max_tokens_per_run: int | None = Field(None, ge=1)
     temperature: float = Field(0.4, ge=0.0, le=2.0)
+    # per-call cap on the answer's tokens (max_tokens, or max_completion_tokens for reasoning models)
+    max_output_tokens: int | None = Field(None, ge=1)
     timeout_s: float = Field(120.0, gt=0)
     concurrency: int = Field(8, ge=1, le=64)
     top_up_rounds: int = Field(2, ge=0, le=5)

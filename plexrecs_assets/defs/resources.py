@@ -56,9 +56,12 @@ class LlmResource(_ServiceResource):
     api_key: str
     model: str
     timeout_s: float = 120.0
+    temperature: float | None = None  # None: the server's default; never sent to reasoning models
+    max_output_tokens: int | None = None
 
     def client(self) -> LlmClient:
-        return LlmClient(self.base_url, self.api_key, self.model, self.timeout_s, retry=self.retry_policy())
+        return LlmClient(self.base_url, self.api_key, self.model, self.timeout_s, retry=self.retry_policy(),
+                         temperature=self.temperature, max_output_tokens=self.max_output_tokens)
 
 
 class OverseerrResource(_ServiceResource):

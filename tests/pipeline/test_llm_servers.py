@@ -45,3 +45,38 @@ def test_every_category_succeeds_whatever_json_mode_the_server_has(demo_env, llm
     chats = [r for r in llm_server.requests() if r["path"] == "/v1/chat/completions"]
     assert [r["status"] for r in chats].count(200) >= len(SPEC_LABELS)
     assert {a["response_format"] for a in llm_server.answers() if a["call"] > calls_before} == {used}
+
+
+def _chat_params(llm_server, calls_before) -> set[tuple]:
+    return {(a["model"], a["temperature"], a["max_tokens"], a["max_completion_tokens"])
+            for a in llm_server.answers() if a["call"] > calls_before}
+
+
+def test_the_configured_temperature_reaches_the_llm(demo_env, llm_server):
+    _edit_app_yml(demo_env / "config", recommender={"temperature": 0.9}, overseerr={"enabled": False})
+    calls_before = max((a["call"] for a in llm_server.answers()), default=0)
+    summary = run_once(demo_env / "config")
+    assert summary.status == "success", summary.error
+    assert _chat_params(llm_server, calls_before) == {("gpt-4o-mini", 0.9, None, None)}
+
+
+def test_a_reasoning_model_runs_with_a_temperature_configured(demo_env, llm_server):
+    """o4-mini refuses any temperature but 1 (HTTP 400 unsupported_value): it is not sent."""
+    _edit_app_yml(demo_env / "config", recommender={"model": "o4-mini", "temperature": 0.4},
+                  overseerr={"enabled": False})
+    llm_server.clear_requests()
+    calls_before = max((a["call"] for a in llm_server.answers()), default=0)
+    summary = run_once(demo_env / "config")
+    assert summary.status == "success", summary.error
+    assert all(c.status == "success" for c in summary.categories)
+    assert _chat_params(llm_server, calls_before) == {("o4-mini", None, None, None)}
+    assert {r["status"] for r in llm_server.requests() if r["path"] == "/v1/chat/completions"} == {200}
+
+
+def test_the_definitions_hand_the_llm_and_tmdb_settings_to_the_resources(demo_env):
+    _edit_app_yml(demo_env / "config", recommender={"model": "o3-mini", "temperature": 0.7, "max_output_tokens": 8000})
+    from plexrecs_assets.definitions import build_definitions
+
+    resources = build_definitions().resources
+    llm = resources["llm"]
+    assert (llm.model, llm.temperature, llm.max_output_tokens) == ("o3-mini", 0.7, 8000)
