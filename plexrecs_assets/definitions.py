@@ -31,7 +31,7 @@ def build_definitions() -> Definitions:
             "settings": PlexRecsSettings(config_dir=str(config_dir)),
             "tautulli": TautulliResource(base_url=app.tautulli.url, api_key=EnvVar("TAUTULLI_API_KEY")),
             "plex": PlexResource(base_url=app.plex.url, token=EnvVar("PLEX_TOKEN")),
-            "tmdb": TmdbResource(base_url=app.tmdb.url, api_key=EnvVar("TMDB_API_KEY")),
+            "tmdb": TmdbResource(base_url=app.tmdb.url, api_key=EnvVar("TMDB_API_KEY"), language=app.tmdb.language),
             "llm": LlmResource(base_url=app.recommender.api_base, api_key=EnvVar("LLM_API_KEY"),
                                model=app.recommender.model, timeout_s=app.recommender.timeout_s,
                                temperature=app.recommender.temperature,

@@ -6,6 +6,7 @@ Secrets are never read from these files: they come from the environment only (se
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -90,7 +91,15 @@ class PlexSection(_Strict):
 
 class TmdbSection(_Strict):
     url: str = "https://api.themoviedb.org/3"
-    language: str = "en-US"
+    language: str = "en-US"  # sent as language= on every TMDb request
+
+    @field_validator("language")
+    @classmethod
+    def _tmdb_language(cls, value: str) -> str:
+        # TMDb takes ISO 639-1, optionally with an ISO 3166-1 region; anything else it silently ignores
+        if not re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", value):
+            raise ValueError("expected an ISO 639-1 language code, optionally with a region: en, en-US, pt-BR")
+        return value
 
 
 class RecommenderSection(_Strict):

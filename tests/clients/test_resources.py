@@ -72,3 +72,13 @@ def test_the_llm_resource_passes_temperature_and_cap_to_the_client(env, suite):
         client.complete_json("s", '{"category": {"label": "Cozy"}}', OUTPUT_SCHEMA)
     last = suite.llm.answers()[-1]
     assert (last["temperature"], last["max_tokens"]) == (0.9, 5000)
+
+
+def test_the_tmdb_resource_sends_the_configured_language(env, suite):
+    resource = TmdbResource(base_url=env["TMDB_API_BASE"], api_key=env["TMDB_API_KEY"], language="de-DE",
+                            retries=2, retry_backoff_s=0.01)
+    with resource.client() as client:
+        client.details(268, "movie")
+        client.search_titles("Heat", 1995, "movie")
+    queries = [r["query"] for r in suite.tmdb.requests()]
+    assert len(queries) == 2 and all(q.get("language") == "de-DE" for q in queries)

@@ -1,8 +1,11 @@
-"""The pipeline against LLM servers that differ like real ones do (issue 12): servers without
-json_schema or without any JSON mode, all categories in flight at once."""
+"""The pipeline against servers that differ like real ones do, and app.yml settings reaching them
+(issue 12): LLM servers without json_schema or without any JSON mode with all categories in
+flight at once, recommender.temperature, reasoning models, tmdb.language."""
 from __future__ import annotations
 
 import sqlite3
+
+import httpx
 
 import pytest
 import yaml
@@ -74,9 +77,22 @@ def test_a_reasoning_model_runs_with_a_temperature_configured(demo_env, llm_serv
 
 
 def test_the_definitions_hand_the_llm_and_tmdb_settings_to_the_resources(demo_env):
-    _edit_app_yml(demo_env / "config", recommender={"model": "o3-mini", "temperature": 0.7, "max_output_tokens": 8000})
+    _edit_app_yml(demo_env / "config", recommender={"model": "o3-mini", "temperature": 0.7, "max_output_tokens": 8000},
+                  tmdb={"language": "fr-CA"})
     from plexrecs_assets.definitions import build_definitions
 
     resources = build_definitions().resources
     llm = resources["llm"]
     assert (llm.model, llm.temperature, llm.max_output_tokens) == ("o3-mini", 0.7, 8000)
+    assert resources["tmdb"].language == "fr-CA"
+
+
+def test_tmdb_language_is_sent_on_every_tmdb_request(demo_env, demo_suite):
+    _edit_app_yml(demo_env / "config", tmdb={"language": "de-DE"}, overseerr={"enabled": False})
+    demo_suite.tmdb.clear_requests()
+    summary = run_once(demo_env / "config")
+    assert summary.status == "success", summary.error
+    log = httpx.get(f"{demo_suite.tmdb.root_url}/__emulator/requests", timeout=10).json()
+    assert log["count"] > 0
+    without = [r for r in log["requests"] if r["query"].get("language") != "de-DE"]
+    assert without == []
