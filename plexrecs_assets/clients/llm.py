@@ -296,9 +296,9 @@ class LlmClient:
                         raise self._error(
                             "/chat/completions", "client",
                             f"the server rejected every structured-output mode ({', '.join(MODES)}); "
-                            f"last answer: {exc.message}", exc.status_code) from exc
+                            f"last answer: {_server_message(exc)}", exc.status_code) from exc
                     log.info("llm: server rejected response_format %s (%s); trying %s", mode,
-                             redact_text(exc.message, self._secrets)[:200], next_mode)
+                             redact_text(_server_message(exc), self._secrets)[:200], next_mode)
                     mode = next_mode
                     continue
                 raise self._error("/chat/completions", "client", exc.message, exc.status_code) from exc
