@@ -2,13 +2,23 @@
 
 Structured output support varies by server (OpenAI, Ollama, vLLM, LM Studio, LocalAI), so
 ``complete_json`` tries ``json_schema`` first, falls back to ``json_object`` and then to a
-plain prompt, and remembers the first mode that worked for this client instance.
+plain prompt, and remembers the first mode that worked for this client instance. Categories
+share one client across threads, so the fallback is a compare-and-advance under a lock: a
+rejection moves the client on only from the mode that was actually rejected, and never past
+the last mode.
+
+Sampling parameters follow the model: reasoning models (OpenAI's o-series and gpt-5) accept
+only the default temperature and want ``max_completion_tokens`` instead of ``max_tokens``, so
+those are never sent to them. For a model not known by name, a 400 that names a parameter we
+sent (OpenAI's ``param`` field) drops that parameter for this client, and the call is retried
+once without it.
 """
 from __future__ import annotations
 
 import json
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +39,10 @@ log = logging.getLogger("plexrecs.clients")
 
 MODES = ("json_schema", "json_object", "prompt")
 JSON_ONLY = "Reply with JSON only."
+# o1, o3-mini, o4-mini-2025-04-16, gpt-5, gpt-5-mini, gpt-5.1 ... but not gpt-5-chat-latest
+_REASONING_MODEL = re.compile(r"^(o\d+(-.+)?|gpt-5(?!-chat)([.-].+)?)$")
+# parameters a server may refuse that the call works without (the rest of the request is not optional)
+DROPPABLE_PARAMS = ("temperature", "max_tokens", "max_completion_tokens")
 _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 
 
@@ -70,6 +84,37 @@ def parse_json_object(text: str | None) -> tuple[dict | None, str | None]:
     return value, None
 
 
+def is_reasoning_model(model: str) -> bool:
+    """OpenAI's reasoning models by name, also behind a provider prefix (``openai/o3-mini``)."""
+    return bool(_REASONING_MODEL.match(model.strip().lower().rsplit("/", 1)[-1]))
+
+
+def sampling_params(model: str, temperature: float | None, max_output_tokens: int | None) -> dict[str, Any]:
+    """The temperature and token cap to send for ``model`` (None values are left out)."""
+    if is_reasoning_model(model):
+        # temperature: only the default (1) is accepted; the cap must be max_completion_tokens,
+        # and it also counts the hidden reasoning tokens
+        params = {"max_completion_tokens": max_output_tokens}
+    else:
+        # max_tokens rather than max_completion_tokens: local servers (Ollama, older vLLM) know only it
+        params = {"temperature": temperature, "max_tokens": max_output_tokens}
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _rejected_param(exc: openai.BadRequestError) -> str | None:
+    param = getattr(exc, "param", None)
+    if param is None and isinstance(exc.body, dict):
+        param = exc.body.get("param")
+    return param if isinstance(param, str) else None
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    """The server's own error text (``error.message``), without the openai package's wrapping."""
+    if isinstance(exc.body, dict) and isinstance(exc.body.get("message"), str):
+        return exc.body["message"]
+    return exc.message or ""
+
+
 def _schema_prompt(schema: dict) -> str:
     return f"Answer with one JSON object matching this JSON Schema:\n{json.dumps(schema, separators=(',', ':'))}"
 
@@ -87,24 +132,70 @@ class LlmClient:
     service = "llm"
 
     def __init__(self, base_url: str, api_key: str, model: str, timeout_s: float = 120.0, *,
-                 retry: RetryPolicy | None = None, temperature: float | None = 0.2,
-                 http_client: httpx.Client | None = None):
+                 retry: RetryPolicy | None = None, temperature: float | None = None,
+                 max_output_tokens: int | None = None, http_client: httpx.Client | None = None):
         if not model:
             raise ValueError("LlmClient needs a model name")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self.temperature = temperature
+        self.temperature = temperature  # None: the server's default
+        self.max_output_tokens = max_output_tokens
         self.retry = retry or RetryPolicy()
         # local servers (Ollama) accept any key, but the openai package refuses an empty one
         self._api_key = api_key or "not-needed"
         self._secrets = [s for s in (api_key,) if s]
         self._openai = openai.OpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=0,
                                      timeout=timeout_s, http_client=http_client)
-        self._mode_index = 0
+        self._mode_lock = threading.Lock()
+        self._mode_index = 0  # only ever grows, and only under _mode_lock
+        self._params = sampling_params(model, temperature, max_output_tokens)  # only shrinks, under _mode_lock
+        if temperature is not None and "temperature" not in self._params:
+            log.info("llm: %s is a reasoning model: temperature %s is not sent (it accepts only the default)",
+                     model, temperature)
 
     @property
     def response_format_mode(self) -> str:
-        return MODES[self._mode_index]
+        with self._mode_lock:
+            return MODES[self._mode_index]
+
+    def _fall_back_from(self, rejected: str) -> str | None:
+        """The mode to try after ``rejected`` was refused, or None when it was the last one.
+
+        Compare-and-advance: when other threads already moved past ``rejected`` (their requests
+        failed the same way), this thread just follows them instead of skipping another mode."""
+        with self._mode_lock:
+            failed_at = MODES.index(rejected)
+            if failed_at >= len(MODES) - 1:
+                return None
+            if self._mode_index == failed_at:
+                self._mode_index += 1
+            return MODES[self._mode_index]
+
+    @property
+    def request_params(self) -> dict[str, Any]:
+        """The sampling parameters the next request sends."""
+        with self._mode_lock:
+            return dict(self._params)
+
+    def _drop_rejected(self, sent: dict[str, Any], exc: openai.BadRequestError) -> str | None:
+        """The parameter the server named in its 400, now removed for this client; None when the
+        400 is about something else. ``max_tokens`` refused in favour of ``max_completion_tokens``
+        moves the cap over instead of dropping it."""
+        param = _rejected_param(exc)
+        if param not in DROPPABLE_PARAMS or param not in sent:
+            return None
+        with self._mode_lock:
+            if self._params.get(param) == sent[param]:  # another thread may have dropped it already
+                value = self._params.pop(param)
+                reason = redact_text(_server_message(exc), self._secrets)[:200]
+                if param == "max_tokens" and "max_completion_tokens" in reason:
+                    self._params["max_completion_tokens"] = value
+                    log.warning("llm: the server refused max_tokens for model %s (%s); sending "
+                                "max_completion_tokens=%s instead", self.model, reason, value)
+                else:
+                    log.warning("llm: the server refused %s=%s for model %s (%s); sending requests without it",
+                                param, value, self.model, reason)
+        return param
 
     def close(self) -> None:
         self._openai.close()
@@ -159,10 +250,8 @@ class LlmClient:
             time.sleep(self.retry.wait_for(attempt, response))
         raise AssertionError("unreachable")  # the loop always returns or raises
 
-    def _chat(self, messages: list[dict], response_format: dict | None) -> dict:
-        kwargs: dict[str, Any] = {"model": self.model, "messages": messages}
-        if self.temperature is not None:
-            kwargs["temperature"] = self.temperature
+    def _chat(self, messages: list[dict], response_format: dict | None, params: dict[str, Any]) -> dict:
+        kwargs: dict[str, Any] = {"model": self.model, "messages": messages, **params}
         if response_format is not None:
             kwargs["response_format"] = response_format
 
@@ -180,8 +269,10 @@ class LlmClient:
         return self._with_retries("/chat/completions", call)
 
     def complete_json(self, system: str, user: str, schema: dict, schema_name: str = "recommendations") -> LlmAnswer:
+        mode = self.response_format_mode
+        retried_without: set[str] = set()
         while True:
-            mode = MODES[self._mode_index]
+            params = self.request_params
             messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
             if mode == "json_schema":
                 response_format = {"type": "json_schema",
@@ -193,11 +284,22 @@ class LlmClient:
                             {"role": "user", "content": f"{user}\n\n{JSON_ONLY}"}]
                 response_format = {"type": "json_object"} if mode == "json_object" else None
             try:
-                body = self._chat(messages, response_format)
+                body = self._chat(messages, response_format, params)
             except openai.BadRequestError as exc:
-                if mode != "prompt" and _mentions_response_format(exc):
-                    log.info("llm: server rejected response_format %s; falling back", mode)
-                    self._mode_index += 1
+                dropped = self._drop_rejected(params, exc)
+                if dropped and dropped not in retried_without:
+                    retried_without.add(dropped)  # once per parameter and call
+                    continue
+                if _mentions_response_format(exc):
+                    next_mode = self._fall_back_from(mode)
+                    if next_mode is None:
+                        raise self._error(
+                            "/chat/completions", "client",
+                            f"the server rejected every structured-output mode ({', '.join(MODES)}); "
+                            f"last answer: {_server_message(exc)}", exc.status_code) from exc
+                    log.info("llm: server rejected response_format %s (%s); trying %s", mode,
+                             redact_text(_server_message(exc), self._secrets)[:200], next_mode)
+                    mode = next_mode
                     continue
                 raise self._error("/chat/completions", "client", exc.message, exc.status_code) from exc
             return self._answer(body, mode)

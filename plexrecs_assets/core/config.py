@@ -6,6 +6,7 @@ Secrets are never read from these files: they come from the environment only (se
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -92,10 +93,18 @@ class PlexSection(_Strict):
 
 class TmdbSection(_Strict):
     url: str = "https://api.themoviedb.org/3"
-    language: str = "en-US"
+    language: str = "en-US"  # sent as language= on every TMDb request
     # Lookups TMDb fails on (5xx, 429 after the retries) are skipped and counted; the taste
     # profile or a category fails only when more than this share of its lookups failed.
     max_missing_share: float = Field(0.2, ge=0.0, le=1.0)
+
+    @field_validator("language")
+    @classmethod
+    def _tmdb_language(cls, value: str) -> str:
+        # TMDb takes ISO 639-1, optionally with an ISO 3166-1 region; anything else it silently ignores
+        if not re.fullmatch(r"[a-z]{2}(-[A-Z]{2})?", value):
+            raise ValueError("expected an ISO 639-1 language code, optionally with a region: en, en-US, pt-BR")
+        return value
 
 
 class RecommenderSection(_Strict):
@@ -108,6 +117,8 @@ class RecommenderSection(_Strict):
     grounding: Literal["pool", "free"] = "pool"
     max_tokens_per_run: int | None = Field(None, ge=1)
     temperature: float = Field(0.4, ge=0.0, le=2.0)
+    # per-call cap on the answer's tokens (max_tokens, or max_completion_tokens for reasoning models)
+    max_output_tokens: int | None = Field(None, ge=1)
     timeout_s: float = Field(120.0, gt=0)
     concurrency: int = Field(8, ge=1, le=64)
     top_up_rounds: int = Field(2, ge=0, le=5)

@@ -46,9 +46,11 @@ class PlexResource(_ServiceResource):
 class TmdbResource(_ServiceResource):
     base_url: str = TMDB_DEFAULT_BASE
     api_key: str  # a v3 key or a v4 read access token (detected by shape)
+    language: str | None = None  # tmdb.language, sent as language= on every request
 
     def client(self) -> TmdbClient:
-        return TmdbClient(self.base_url, api_key=self.api_key, timeout_s=self.timeout_s, retry=self.retry_policy())
+        return TmdbClient(self.base_url, api_key=self.api_key, timeout_s=self.timeout_s, retry=self.retry_policy(),
+                          language=self.language)
 
 
 class LlmResource(_ServiceResource):
@@ -56,9 +58,12 @@ class LlmResource(_ServiceResource):
     api_key: str
     model: str
     timeout_s: float = 120.0
+    temperature: float | None = None  # None: the server's default; never sent to reasoning models
+    max_output_tokens: int | None = None
 
     def client(self) -> LlmClient:
-        return LlmClient(self.base_url, self.api_key, self.model, self.timeout_s, retry=self.retry_policy())
+        return LlmClient(self.base_url, self.api_key, self.model, self.timeout_s, retry=self.retry_policy(),
+                         temperature=self.temperature, max_output_tokens=self.max_output_tokens)
 
 
 class OverseerrResource(_ServiceResource):

@@ -16,7 +16,9 @@ Every server also answers, without credentials:
 - ``GET /__emulator/state``  Overseerr: media requests made; LLM: options and the last answers
   with the mistakes injected into them
 - LLM only: ``GET|PUT /__emulator/options`` (structured_output, mistake_rate, invalid_json_rate,
-  fail_labels, models, seed)
+  fail_labels, models, reasoning_models, seed). The LLM refuses what OpenAI refuses: a strict
+  json_schema that leaves an object open or a property out of ``required``, a temperature other
+  than 1 (or ``max_tokens``) for the reasoning models, out-of-range values; see ``openai_rules``.
 
 Cheap credential check per service: Tautulli ``cmd=get_server_info`` (or ``get_users``),
 Plex ``GET /`` or ``/library/sections``, TMDb ``GET /3/authentication``,

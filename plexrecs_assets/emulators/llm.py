@@ -2,8 +2,13 @@
 
 Knobs beyond the shared faults (``PUT /__emulator/options``): ``structured_output``
 (json_schema | json_object | none), ``mistake_rate``, ``invalid_json_rate``, ``fail_labels``,
-``models``, ``seed``. ``GET /__emulator/state`` shows the options and the last answers with
-the mistakes injected into them."""
+``models``, ``reasoning_models``, ``seed``. ``GET /__emulator/state`` shows the options and the
+last answers with the mistakes injected into them.
+
+Like OpenAI it refuses what a real server refuses (``openai_rules``): a ``strict`` json_schema
+that breaks the strict rules, ``temperature``/``top_p`` other than 1 and ``max_tokens`` for the
+reasoning models, out-of-range values, json_object without the word "json" in the messages.
+Answers in json_schema mode hold exactly the keys the schema allows."""
 from __future__ import annotations
 
 import json
@@ -18,9 +23,14 @@ from plexrecs_assets.emulators.catalog import Catalog
 from plexrecs_assets.emulators.faults import Faults
 from plexrecs_assets.emulators.http import EmulatorServer, Request, Response
 from plexrecs_assets.emulators.llm_picks import Picker
+from plexrecs_assets.emulators.openai_rules import NAME_PATTERN, conform, strict_schema_problem
 
 DEFAULT_API_KEY = "emu-llm-key"
-DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "o4-mini", "llama3.1:8b", "qwen2.5:7b-instruct")
+DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "o3-mini", "o4-mini", "gpt-5-mini",
+                  "llama3.1:8b", "qwen2.5:7b-instruct")
+# Models that, like OpenAI's o-series and gpt-5, accept only the default temperature/top_p (1)
+# and want max_completion_tokens instead of max_tokens.
+DEFAULT_REASONING_MODELS = ("o1", "o1-mini", "o3", "o3-mini", "o4-mini", "gpt-5", "gpt-5-mini", "gpt-5-nano")
 STRUCTURED_MODES = ("json_schema", "json_object", "none")
 CONTENT_TYPE = "application/json"
 
@@ -32,6 +42,7 @@ class LlmOptions:
     invalid_json_rate: float = 0.0
     fail_labels: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=lambda: list(DEFAULT_MODELS))
+    reasoning_models: list[str] = field(default_factory=lambda: list(DEFAULT_REASONING_MODELS))
     seed: int = 0
 
     def updated(self, changes: dict) -> "LlmOptions":
@@ -48,7 +59,7 @@ class LlmOptions:
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
                     raise ValueError(f"options.{name}: expected a number between 0 and 1, got {value!r}")
                 value = float(value)
-            if name in ("fail_labels", "models"):
+            if name in ("fail_labels", "models", "reasoning_models"):
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise ValueError(f"options.{name}: expected a list of strings, got {value!r}")
                 if name == "models" and not value:
@@ -63,6 +74,74 @@ def openai_error(status: int, message: str, type_: str, code: str | None = None,
                  headers: dict | None = None) -> Response:
     return Response.json({"error": {"message": message, "type": type_, "param": param, "code": code}}, status,
                          CONTENT_TYPE, headers)
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return {str: "string", list: "array", dict: "object", int: "integer", float: "decimal"}.get(type(value), "value")
+
+
+def reject_parameters(body: dict, reasoning: bool) -> Response | None:
+    """OpenAI's checks of the sampling and length parameters, with its error texts."""
+    for name, high in (("temperature", 2), ("top_p", 1)):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return openai_error(400, f"Invalid type for '{name}': expected a decimal, but got a {_json_type(value)} "
+                                     "instead.", "invalid_request_error", "invalid_type", name)
+        if value > high:
+            return openai_error(400, f"Invalid '{name}': decimal above maximum value. Expected a value <= {high}, "
+                                     f"but got {json.dumps(value)} instead.", "invalid_request_error",
+                                "decimal_above_max_value", name)
+        if value < 0:
+            return openai_error(400, f"Invalid '{name}': decimal below minimum value. Expected a value >= 0, "
+                                     f"but got {json.dumps(value)} instead.", "invalid_request_error",
+                                "decimal_below_min_value", name)
+        if reasoning and value != 1:
+            return openai_error(400, f"Unsupported value: '{name}' does not support {json.dumps(value)} with this "
+                                     "model. Only the default (1) value is supported.", "invalid_request_error",
+                                "unsupported_value", name)
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            return openai_error(400, f"Invalid type for '{name}': expected an integer, but got a {_json_type(value)} "
+                                     "instead.", "invalid_request_error", "invalid_type", name)
+        if value < 1:
+            return openai_error(400, f"Invalid '{name}': integer below minimum value. Expected a value >= 1, but got "
+                                     f"{value} instead.", "invalid_request_error", "integer_below_min_value", name)
+    if reasoning and body.get("max_tokens") is not None:
+        return openai_error(400, "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                                 "'max_completion_tokens' instead.", "invalid_request_error", "unsupported_parameter",
+                            "max_tokens")
+    return None
+
+
+def reject_json_schema(fmt: dict) -> Response | None:
+    """OpenAI's checks of ``response_format: json_schema``, strict mode's schema rules included."""
+    spec = fmt.get("json_schema")
+    if not isinstance(spec, dict):
+        return openai_error(400, "Missing required parameter: 'response_format.json_schema'.",
+                            "invalid_request_error", "missing_required_parameter", "response_format.json_schema")
+    name = spec.get("name")
+    if not isinstance(name, str) or not name:
+        return openai_error(400, "Missing required parameter: 'response_format.json_schema.name'.",
+                            "invalid_request_error", "missing_required_parameter", "response_format.json_schema.name")
+    if not NAME_PATTERN.match(name):
+        return openai_error(400, "Invalid 'response_format.json_schema.name': string does not match pattern. Expected "
+                                 "a string that matches the pattern '^[a-zA-Z0-9_-]+$'.", "invalid_request_error",
+                            "invalid_value", "response_format.json_schema.name")
+    if spec.get("strict") is True:
+        problem = strict_schema_problem(spec.get("schema") if "schema" in spec else {})
+        if problem:
+            return openai_error(400, f"Invalid schema for response_format '{name}': {problem}",
+                                "invalid_request_error", None, "response_format")
+    return None
 
 
 def estimate_tokens(text: str) -> int:
@@ -224,7 +303,15 @@ class LlmEmulator(EmulatorServer):
                                 param="stream")
         fmt = body.get("response_format") or {"type": "text"}
         fmt_type = fmt.get("type") if isinstance(fmt, dict) else None
-        rejected = self._reject_format(fmt_type, opts.structured_output)
+        rejected = (self._reject_format(fmt_type, opts.structured_output)
+                    or reject_parameters(body, model in opts.reasoning_models))
+        if rejected is None and fmt_type == "json_schema":
+            rejected = reject_json_schema(fmt)
+        if rejected is None and fmt_type == "json_object" and not any(
+                "json" in str(m.get("content", "")).lower() for m in messages if isinstance(m, dict)):
+            rejected = openai_error(400, "'messages' must contain the word 'json' in some form, to use "
+                                         "'response_format' of type 'json_object'.", "invalid_request_error",
+                                    None, "messages")
         if rejected:
             return rejected
 
@@ -236,7 +323,10 @@ class LlmEmulator(EmulatorServer):
             self._counter += 1
             call_no = self._counter
             unlucky = self._rng.random() < opts.invalid_json_rate
-        text = json.dumps(outcome.answer, ensure_ascii=False)
+        answer = outcome.answer
+        if fmt_type == "json_schema":
+            answer = conform(answer, fmt["json_schema"].get("schema") or {})
+        text = json.dumps(answer, ensure_ascii=False)
         invalid = label in opts.fail_labels or unlucky
         if invalid:
             # What a real model does when it runs off the rails: prose plus a cut-off object.
@@ -245,13 +335,20 @@ class LlmEmulator(EmulatorServer):
             text = f"```json\n{text}\n```"  # without a JSON mode, models like to fence their JSON
         with self._opt_lock:
             self._answers.append({"call": call_no, "label": label, "count": len(outcome.answer["recommendations"]),
-                                  "invalid_json": invalid, "mistakes": outcome.mistakes})
+                                  "invalid_json": invalid, "mistakes": outcome.mistakes, "model": model,
+                                  "response_format": fmt_type, "temperature": body.get("temperature"),
+                                  "max_tokens": body.get("max_tokens"),
+                                  "max_completion_tokens": body.get("max_completion_tokens")})
+        finish_reason = "stop"
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        if limit and estimate_tokens(text) > limit:
+            text, finish_reason = text[: 4 * limit], "length"  # cut off like a real model at its token cap
         prompt_text = "".join(str(m.get("content", "")) for m in messages if isinstance(m, dict))
         prompt_tokens, completion_tokens = estimate_tokens(prompt_text), estimate_tokens(text)
         return Response.json({
             "id": f"chatcmpl-emu{call_no:08x}", "object": "chat.completion", "created": int(time.time()),
             "model": model, "system_fingerprint": "fp_emulator",
-            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+            "choices": [{"index": 0, "finish_reason": finish_reason, "logprobs": None,
                          "message": {"role": "assistant", "content": text, "refusal": None}}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},

@@ -3,7 +3,6 @@
 mistakes a real model makes, injected deterministically."""
 from __future__ import annotations
 
-import datetime as dt
 import random
 import re
 from dataclasses import dataclass, field
@@ -142,8 +141,8 @@ class Picker:
     def answer(self, payload, *, seed: int = 0, mistake_rate: float = 0.0) -> Outcome:
         category = _dict(payload.get("category")) if isinstance(payload, dict) else {}
         label = category.get("label") if isinstance(category.get("label"), str) else ""
-        base = {"category": label, "generated_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "recommendations": []}
+        # exactly the pipeline's OUTPUT_SCHEMA keys: a model is never asked for anything else
+        base = {"category": label, "recommendations": []}
         if not isinstance(payload, dict):  # nothing to go on: a polite empty answer
             return Outcome(base, [])
         try:

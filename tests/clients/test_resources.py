@@ -8,6 +8,7 @@ from plexrecs_assets.clients.overseerr import OverseerrClient
 from plexrecs_assets.clients.plex import PlexClient
 from plexrecs_assets.clients.tautulli import TautulliClient
 from plexrecs_assets.clients.tmdb import TmdbClient
+from plexrecs_assets.core.prompt import OUTPUT_SCHEMA
 from plexrecs_assets.defs.resources import (
     LlmResource,
     OverseerrResource,
@@ -61,3 +62,23 @@ def test_a_missing_secret_fails_the_run(env, monkeypatch):
     with pytest.raises(Exception, match="PLEXRECS_TEST_UNSET_KEY"):
         materialize_to_memory([users], resources={"tautulli": TautulliResource(
             base_url=env["TAUTULLI_URL"], api_key=EnvVar("PLEXRECS_TEST_UNSET_KEY"))})
+
+
+def test_the_llm_resource_passes_temperature_and_cap_to_the_client(env, suite):
+    resource = LlmResource(base_url=env["LLM_API_BASE"], api_key=env["LLM_API_KEY"], model="gpt-4o-mini",
+                           temperature=0.9, max_output_tokens=5000, retries=2, retry_backoff_s=0.01)
+    with resource.client() as client:
+        assert client.request_params == {"temperature": 0.9, "max_tokens": 5000}
+        client.complete_json("s", '{"category": {"label": "Cozy"}}', OUTPUT_SCHEMA)
+    last = suite.llm.answers()[-1]
+    assert (last["temperature"], last["max_tokens"]) == (0.9, 5000)
+
+
+def test_the_tmdb_resource_sends_the_configured_language(env, suite):
+    resource = TmdbResource(base_url=env["TMDB_API_BASE"], api_key=env["TMDB_API_KEY"], language="de-DE",
+                            retries=2, retry_backoff_s=0.01)
+    with resource.client() as client:
+        client.details(268, "movie")
+        client.search_titles("Heat", 1995, "movie")
+    queries = [r["query"] for r in suite.tmdb.requests()]
+    assert len(queries) == 2 and all(q.get("language") == "de-DE" for q in queries)

@@ -11,9 +11,10 @@ from plexrecs_assets.clients.overseerr import OverseerrClient
 from plexrecs_assets.clients.plex import PlexClient
 from plexrecs_assets.clients.tautulli import TautulliClient
 from plexrecs_assets.clients.tmdb import TmdbClient
+from plexrecs_assets.core.prompt import OUTPUT_SCHEMA
 
 SERVICES = ("tautulli", "plex", "tmdb", "llm", "overseerr")
-SCHEMA = {"type": "object"}
+SCHEMA = OUTPUT_SCHEMA  # valid in strict mode, so json_schema is accepted on the first try
 
 
 def _client(name, env, retry, timeout_s=10.0):

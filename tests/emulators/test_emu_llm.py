@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from plexrecs_assets.core.prompt import OUTPUT_SCHEMA
 from plexrecs_assets.emulators.llm_picks import MISTAKE_KINDS
 
 SCHEMA = {"type": "json_schema", "json_schema": {"name": "recs", "schema": {"type": "object"}}}
@@ -74,7 +75,8 @@ def test_completion_shape_and_usage(suite, http):
     assert body["usage"]["completion_tokens"] == math.ceil(len(text) / 4)
     assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
     answer = json.loads(text)
-    assert answer["category"] == "True Crime" and answer["generated_at"].endswith("Z")
+    assert answer["category"] == "True Crime"
+    assert set(answer) == {"category", "recommendations"}  # a model is not asked for a timestamp
     assert set(answer["recommendations"][0]) == {"title", "year", "medium", "why", "keywords", "tmdb_id"}
 
 
@@ -225,3 +227,130 @@ def test_options_over_http(suite, http):
     r = http.put(f"{suite.llm.root_url}/__emulator/options", json={"mistake_rate": 3})
     assert r.status_code == 400 and "mistake_rate" in r.json()["error"]
     assert suite.llm.options.mistake_rate == 0.15
+
+
+# ---------------------------------------------------------------- OpenAI's request rules (issue 12)
+
+def _strict(schema, name="recommendations"):
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+
+
+def _error(r, status=400) -> dict:
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    return error
+
+
+def test_strict_schema_must_close_every_object(suite, http):
+    open_items = {"type": "object", "additionalProperties": False, "required": ["recommendations"],
+                  "properties": {"recommendations": {"type": "array", "items": {"type": "object",
+                                                                                "properties": {"title": {"type": "string"}},
+                                                                                "required": ["title"]}}}}
+    error = _error(chat(http, suite, {"category": TRUE_CRIME}, response_format=_strict(open_items)))
+    assert error == {"message": "Invalid schema for response_format 'recommendations': In context=('properties', "
+                                "'recommendations', 'items'), 'additionalProperties' is required to be supplied and "
+                                "to be false.", "type": "invalid_request_error", "param": "response_format",
+                     "code": None}
+    root_open = {"type": "object", "required": [], "properties": {}}
+    assert "In context=(), 'additionalProperties'" in _error(
+        chat(http, suite, {"category": TRUE_CRIME}, response_format=_strict(root_open)))["message"]
+
+
+def test_strict_schema_must_require_every_property(suite, http):
+    optional_year = {"type": "object", "additionalProperties": False, "required": ["title"],
+                     "properties": {"title": {"type": "string"}, "year": {"type": ["integer", "null"]}}}
+    error = _error(chat(http, suite, {"category": TRUE_CRIME}, response_format=_strict(optional_year)))
+    assert error["param"] == "response_format" and error["type"] == "invalid_request_error"
+    assert error["message"].endswith("In context=(), 'required' is required to be supplied and to be an array "
+                                     "including every key in properties. Missing 'year'.")
+    extra = {**optional_year, "required": ["title", "year", "rating"]}
+    assert "Extra required key 'rating'" in _error(
+        chat(http, suite, {"category": TRUE_CRIME}, response_format=_strict(extra)))["message"]
+    not_object = {"type": "array", "items": {"type": "string"}}
+    assert "must be a JSON Schema of 'type: \"object\"'" in _error(
+        chat(http, suite, {"category": TRUE_CRIME}, response_format=_strict(not_object)))["message"]
+
+
+def test_json_schema_needs_a_valid_name(suite, http):
+    error = _error(chat(http, suite, {"category": TRUE_CRIME}, response_format={"type": "json_schema"}))
+    assert error["code"] == "missing_required_parameter" and error["param"] == "response_format.json_schema"
+    error = _error(chat(http, suite, {"category": TRUE_CRIME}, response_format=_strict(OUTPUT_SCHEMA, name="my recs")))
+    assert error["code"] == "invalid_value" and error["param"] == "response_format.json_schema.name"
+
+
+def test_the_pipeline_schema_passes_strict_mode_and_answers_hold_only_its_keys(suite, http):
+    r = chat(http, suite, {"category": TRUE_CRIME, "constraints": {"count": 3}}, response_format=_strict(OUTPUT_SCHEMA))
+    answer = content(r)
+    assert set(answer) == {"category", "recommendations"}
+    assert all(set(item) == set(OUTPUT_SCHEMA["properties"]["recommendations"]["items"]["properties"])
+               for item in answer["recommendations"])
+
+
+def test_answers_never_hold_keys_outside_a_closed_schema(suite, http):
+    narrow = {"type": "object", "additionalProperties": False, "required": ["recommendations"],
+              "properties": {"recommendations": {"type": "array", "items": {
+                  "type": "object", "additionalProperties": False, "required": ["title", "rank"],
+                  "properties": {"title": {"type": "string"}, "rank": {"type": ["integer", "null"]}}}}}}
+    answer = content(chat(http, suite, {"category": TRUE_CRIME, "constraints": {"count": 3}},
+                          response_format=_strict(narrow)))
+    assert set(answer) == {"recommendations"} and answer["recommendations"]
+    assert all(set(item) == {"title", "rank"} for item in answer["recommendations"])
+
+
+@pytest.mark.parametrize("model", ["o4-mini", "o3-mini", "gpt-5-mini"])
+def test_reasoning_models_reject_a_temperature_but_the_default(suite, http, model):
+    body = {"model": model, "temperature": 0.2, "response_format": {"type": "json_object"},
+            "messages": [{"role": "user", "content": "Reply with JSON: " + json.dumps({"category": TRUE_CRIME})}]}
+    headers = {"Authorization": f"Bearer {suite.keys['llm']}"}
+    error = _error(http.post(f"{suite.llm.url}/chat/completions", json=body, headers=headers))
+    assert error == {"message": "Unsupported value: 'temperature' does not support 0.2 with this model. Only the "
+                                "default (1) value is supported.", "type": "invalid_request_error",
+                     "param": "temperature", "code": "unsupported_value"}
+    error = _error(http.post(f"{suite.llm.url}/chat/completions", json={**body, "temperature": 1, "max_tokens": 500},
+                             headers=headers))
+    assert error["param"] == "max_tokens" and error["code"] == "unsupported_parameter"
+    assert "max_completion_tokens" in error["message"]
+    ok = http.post(f"{suite.llm.url}/chat/completions", json={**body, "temperature": 1, "max_completion_tokens": 4000},
+                   headers=headers)
+    assert content(ok)["recommendations"]
+    del body["temperature"]
+    assert content(http.post(f"{suite.llm.url}/chat/completions", json=body, headers=headers))["category"] == "True Crime"
+
+
+def test_ordinary_models_take_a_temperature_within_range(suite, http):
+    headers = {"Authorization": f"Bearer {suite.keys['llm']}"}
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": json.dumps({"category": TRUE_CRIME})}]}
+    assert http.post(f"{suite.llm.url}/chat/completions", json={**body, "temperature": 0.2, "max_tokens": 4000},
+                     headers=headers).status_code == 200
+    assert suite.llm.answers()[-1]["temperature"] == 0.2
+    error = _error(http.post(f"{suite.llm.url}/chat/completions", json={**body, "temperature": 3}, headers=headers))
+    assert error["code"] == "decimal_above_max_value" and error["param"] == "temperature"
+    error = _error(http.post(f"{suite.llm.url}/chat/completions", json={**body, "temperature": "hot"}, headers=headers))
+    assert error["code"] == "invalid_type"
+
+
+def test_the_reasoning_model_list_is_an_option(suite, http):
+    suite.llm.set_options(reasoning_models=["qwen2.5:7b-instruct"])
+    headers = {"Authorization": f"Bearer {suite.keys['llm']}"}
+    body = {"model": "qwen2.5:7b-instruct", "temperature": 0.5,
+            "messages": [{"role": "user", "content": json.dumps({"category": TRUE_CRIME})}]}
+    assert _error(http.post(f"{suite.llm.url}/chat/completions", json=body, headers=headers))["param"] == "temperature"
+    body["model"] = "o4-mini"  # no longer listed
+    assert http.post(f"{suite.llm.url}/chat/completions", json=body, headers=headers).status_code == 200
+
+
+def test_a_token_cap_cuts_the_answer_off(suite, http):
+    headers = {"Authorization": f"Bearer {suite.keys['llm']}"}
+    body = {"model": "gpt-4o-mini", "max_tokens": 20,
+            "messages": [{"role": "user", "content": json.dumps({"category": TRUE_CRIME, "constraints": {"count": 5}})}]}
+    reply = http.post(f"{suite.llm.url}/chat/completions", json=body, headers=headers).json()
+    assert reply["choices"][0]["finish_reason"] == "length" and reply["usage"]["completion_tokens"] <= 20
+
+
+def test_json_object_needs_the_word_json_in_the_messages(suite, http):
+    headers = {"Authorization": f"Bearer {suite.keys['llm']}"}
+    body = {"model": "gpt-4o-mini", "response_format": {"type": "json_object"},
+            "messages": [{"role": "user", "content": "Recommend five documentaries."}]}
+    error = _error(http.post(f"{suite.llm.url}/chat/completions", json=body, headers=headers))
+    assert error["param"] == "messages" and "must contain the word 'json'" in error["message"]
