@@ -107,10 +107,12 @@ class TautulliClient(HttpClient):
                                    "get_history: 'data' is not a table")
             page = data["data"]
             for row in page:
-                key = row.get("row_id", row.get("id"))
-                if key is not None and key in seen:
-                    continue
-                seen.add(key)
+                key = _row_key(row)
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                # Odd rows (``null``, a list ``row_id``) go on to the roll-up, which skips and counts them.
                 yield row
             start += len(page)
             total = _as_int(data.get("recordsFiltered"))
@@ -137,6 +139,14 @@ class TautulliClient(HttpClient):
 
         return self.run_check(probe, auth_fix="bad API key: copy it from Tautulli Settings > Web Interface > API",
                               not_found_fix="wrong URL? give Tautulli's root URL, e.g. http://host:8181")
+
+
+def _row_key(row: Any) -> int | str | None:
+    """The row id to drop repeats by; None for a row without a usable one."""
+    if not isinstance(row, dict):
+        return None
+    key = row.get("row_id", row.get("id"))
+    return key if isinstance(key, (int, str)) and not isinstance(key, bool) else None
 
 
 def _as_int(value: Any) -> int | None:

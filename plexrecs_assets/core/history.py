@@ -92,6 +92,10 @@ def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, in
         if not isinstance(row, Mapping):
             skipped["not_a_row"] += 1
             continue
+        row_id = row.get("row_id", row.get("id"))
+        if row_id is not None and _as_int(row_id) is None:
+            skipped["bad_row_id"] += 1  # e.g. a list: not a row Tautulli's table produced
+            continue
         media_type = row.get("media_type")
         if media_type not in ("movie", "episode"):
             skipped[f"media_type:{media_type}"] += 1

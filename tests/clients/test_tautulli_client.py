@@ -89,3 +89,29 @@ def test_check(tautulli, suite, env, closed_port_url, fast):
     assert not down.ok and "server unreachable" in down.fix
     wrong_url = TautulliClient(env["PLEX_URL"], env["TAUTULLI_API_KEY"], retry=fast).check()
     assert not wrong_url.ok and "wrong URL" in wrong_url.fix
+
+
+def test_odd_rows_null_and_list_row_id_are_skipped_and_counted(tmp_path):
+    """A ``null`` row and a row whose ``row_id`` is a list come back from Tautulli; the read and
+    the roll-up go on, skipping and counting them."""
+    import json
+
+    from emulators.tiny_world import write_tiny_world
+
+    from plexrecs_assets.core.history import roll_up_history
+    from plexrecs_assets.emulators.suite import EmulatorSuite
+
+    world = write_tiny_world(tmp_path / "odd")
+    history = world / "history.jsonl"
+    lines = history.read_text(encoding="utf-8").splitlines()
+    listed = json.loads(lines[0])
+    listed.update({"row_id": [90, 91], "id": [90, 91], "reference_id": 90, "rating_key": 502})
+    history.write_text("\n".join([*lines, "null", json.dumps(listed)]) + "\n", encoding="utf-8")
+    with EmulatorSuite(world) as odd, TautulliClient(odd.tautulli.url, odd.keys["tautulli"]) as client:
+        rows = list(client.iter_history())
+        rollup = roll_up_history(rows)
+    assert None in rows
+    assert any(isinstance(r, dict) and r.get("row_id") == [90, 91] for r in rows)
+    assert rollup.skipped["not_a_row"] == 1
+    assert rollup.skipped["bad_row_id"] == 1
+    assert {t.title for t in rollup.titles.values()} >= {"The Imposter", "Heist Night"}
