@@ -20,9 +20,23 @@ def test_history_pages_through_every_row_with_a_small_page_size(tautulli, suite)
     assert len({r["row_id"] for r in rows}) == len(rows)
     assert Counter(r["media_type"] for r in rows).keys() == {"movie", "episode"}
     assert all({"user_id", "percent_complete", "watched_status", "rating_key"} <= row.keys() for row in rows)
-    starts = [int(r["query"]["start"]) for r in suite.tautulli.requests() if r["query"].get("cmd") == "get_history"
-              and r["query"].get("length") == "25"]
-    assert starts[:3] == [0, 25, 50] and len(starts) == -(-expected // 25)
+
+
+def test_history_is_read_in_windows_of_days_so_offsets_stay_small(tautulli, suite):
+    """A real Tautulli's cost grows with the offset (SQL LIMIT/OFFSET): reading the history
+    with offset paging costs O(rows²). Windows of days keep every offset within a few pages."""
+    suite.tautulli.set_options(offset_row_s=0.0, row_s=0.0, query_s=0.0)
+    rows = tautulli.get_history(after=dt.date.today() - dt.timedelta(days=400), page_size=25)
+    calls = [r["query"] for r in suite.tautulli.requests() if r["query"].get("cmd") == "get_history"]
+    assert len(rows) == _all_rows_count(tautulli, media_type="movie,episode") > 200
+    assert max(int(q["start"]) for q in calls) <= 4 * 25
+    assert all(q.get("after") for q in calls)
+    assert calls[-1].get("before") is None  # the newest window is open-ended
+
+
+def test_history_without_a_start_day_reads_from_the_first_play(tautulli, suite):
+    everything = tautulli.get_history(after=None, page_size=100)
+    assert len(everything) == _all_rows_count(tautulli, media_type="movie,episode")
 
 
 def test_history_filters_are_sent_and_respected(tautulli, suite):
