@@ -180,6 +180,12 @@ class TautulliClient(HttpClient):
         data = self.call("get_users")
         return list(data) if isinstance(data, list) else []
 
+    def listed_user_ids(self) -> set[int]:
+        """Ids of the users Tautulli lists. A deleted user is not listed, though its plays stay
+        in the history; they must not count."""
+        return {uid for u in self.get_users() if isinstance(u, dict)
+                for uid in [_as_int(u.get("user_id"))] if uid is not None}
+
     def get_metadata(self, rating_key: int | str) -> dict:
         """Item metadata; ``{}`` when Tautulli/Plex no longer knows the rating key."""
         data = self.call("get_metadata", rating_key=str(rating_key))
@@ -191,11 +197,16 @@ class TautulliClient(HttpClient):
     def check(self) -> CheckResult:
         def probe() -> str:
             users = self.call("get_users", attempts=2)
-            count = len(users) if isinstance(users, list) else 0
+            count = sum(1 for u in users if not is_local_user(u)) if isinstance(users, list) else 0
             return f"tautulli reachable, API key accepted ({count} users)"
 
         return self.run_check(probe, auth_fix="bad API key: copy it from Tautulli Settings > Web Interface > API",
                               not_found_fix="wrong URL? give Tautulli's root URL, e.g. http://host:8181")
+
+
+def is_local_user(user: Any) -> bool:
+    """Tautulli's built-in "Local" user (id 0) for unauthenticated local plays: not a person."""
+    return isinstance(user, dict) and (_as_int(user.get("user_id")) == 0 or user.get("username") == "Local")
 
 
 def _unseen(page: list, seen: set) -> Iterator[Any]:

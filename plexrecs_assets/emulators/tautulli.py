@@ -216,12 +216,16 @@ class TautulliEmulator(EmulatorServer):
                          "pms_plexpass": 1, "pms_port": 32400, "pms_ssl": 0, "pms_url": "http://127.0.0.1:32400",
                          "pms_url_manual": 0, "pms_version": self.library.version})
 
+    def _listed_users(self):
+        # Tautulli keeps a deleted user's row (and plays) but get_users leaves it out.
+        return [(n, u) for n, u in enumerate(self.users, start=1) if not u.get("deleted_user")]
+
     def cmd_get_users(self, params: dict) -> Response:
-        return envelope([self._user(n, u) for n, u in enumerate(self.users, start=1)])
+        return envelope([self._user(n, u) for n, u in self._listed_users()])
 
     def cmd_get_user(self, params: dict) -> Response:
         wanted = str(params.get("user_id", ""))
-        for n, u in enumerate(self.users, start=1):
+        for n, u in self._listed_users():
             if str(u.get("user_id")) == wanted:
                 return envelope(self._user(n, u))
         return envelope({})
@@ -231,7 +235,7 @@ class TautulliEmulator(EmulatorServer):
                 "is_active": 1, "is_admin": 0, "is_home_user": 0, "is_allow_sync": 1, "is_restricted": 0,
                 "do_notify": 1, "keep_history": 1, "allow_guest": 0, "shared_libraries": [],
                 "filter_all": "", "filter_movies": "", "filter_tv": "", "filter_music": "", "filter_photos": ""}
-        user.update(raw)
+        user.update({k: v for k, v in raw.items() if k != "deleted_user"})
         user["friendly_name"] = user["friendly_name"] or user["username"]
         return user
 

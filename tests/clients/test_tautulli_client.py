@@ -129,3 +129,34 @@ def test_odd_rows_null_and_list_row_id_are_skipped_and_counted(tmp_path):
     assert rollup.skipped["not_a_row"] == 1
     assert rollup.skipped["bad_row_id"] == 1
     assert {t.title for t in rollup.titles.values()} >= {"The Imposter", "Heist Night"}
+
+
+def test_deleted_users_plays_do_not_count_and_check_skips_the_local_user(tmp_path):
+    """Tautulli keeps a deleted user's plays but get_users leaves the user out; the built-in
+    "Local" user (id 0) is listed but is not a person."""
+    import json
+
+    from emulators.tiny_world import USERS, write_tiny_world
+
+    from plexrecs_assets.core.history import roll_up_history
+    from plexrecs_assets.emulators.suite import EmulatorSuite
+
+    world = write_tiny_world(tmp_path / "users")
+    users = [*USERS, {"row_id": 3, "user_id": 1003, "username": "gone", "friendly_name": "Gone", "deleted_user": 1},
+             {"row_id": 4, "user_id": 0, "username": "Local", "friendly_name": "Local"}]
+    (world / "users.json").write_text(json.dumps(users), encoding="utf-8")
+    history = world / "history.jsonl"
+    lines = history.read_text(encoding="utf-8").splitlines()
+    gone = json.loads(lines[0])
+    gone.update({"row_id": 80, "id": 80, "reference_id": 80, "user_id": 1003, "user": "gone", "rating_key": 504,
+                 "title": "Amélie", "full_title": "Amélie"})
+    history.write_text("\n".join([*lines, json.dumps(gone)]) + "\n", encoding="utf-8")
+    with EmulatorSuite(world) as suite, TautulliClient(suite.tautulli.url, suite.keys["tautulli"]) as client:
+        listed = client.get_users()
+        ids = client.listed_user_ids()
+        rollup = roll_up_history(client.iter_history(), user_ids=ids)
+        check = client.check()
+    assert {u["user_id"] for u in listed} == {1001, 1002, 0} and all("deleted_user" not in u for u in listed)
+    assert ids == {1001, 1002, 0}
+    assert "Amélie" not in {t.title for t in rollup.titles.values()} and rollup.skipped["other_user"] == 1
+    assert check.ok and "(2 users)" in check.detail

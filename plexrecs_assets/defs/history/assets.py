@@ -39,18 +39,21 @@ class Inventory:
 @asset(
     group_name=GROUP,
     kinds={"tautulli", "python"},
-    description="Plays from Tautulli in the last `tautulli.lookback_days`, episodes rolled up to their show, "
+    description="Plays from Tautulli in the last `tautulli.lookback_days` (or all), by users Tautulli lists, episodes rolled up to their show, "
                 "with play counts, completion and recency (partial plays are weaker signals, abandoned shows negative).",
 )
 def watch_history(context: AssetExecutionContext, settings: PlexRecsSettings, tautulli: TautulliResource) -> Output[HistoryRollup]:
     with job_scope(context, settings):
         app = settings.app()
-        after = date.today() - timedelta(days=app.tautulli.lookback_days)
+        after = app.tautulli.history_start(date.today())
         with tautulli.client() as client:
-            rollup = roll_up_history(client.iter_history(after=after))
+            # Plays of users Tautulli no longer lists (deleted) do not describe the household.
+            user_ids = client.listed_user_ids() or None
+            rollup = roll_up_history(client.iter_history(after=after), user_ids=user_ids)
         if not rollup.titles:
             # Publishing on an empty history would recommend what the household already watched.
-            raise Failure(description=f"tautulli: no usable plays since {after.isoformat()} "
+            since = after.isoformat() if after else "the first play"
+            raise Failure(description=f"tautulli: no usable plays since {since} "
                                       f"({rollup.rows_read} rows read); refusing to recommend on an empty history")
         if rollup.skipped:
             context.log.warning(f"skipped history rows: {dict(rollup.skipped)}")
