@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
+from plexrecs_assets.clients.guids import parse_guids
+
 COMPLETED_PERCENT = 85
 PARTIAL_MIN_PERCENT = 10
 ABANDONED_MAX_EPISODES = 2
@@ -23,6 +25,7 @@ class WatchedTitle:
     year: int | None
     rating_key: str  # the movie's or the show's rating key
     tmdb_id: int | None = None
+    tvdb_id: int | None = None  # a show's, from a legacy-agent episode guid (thetvdb://<show>/<s>/<e>)
     plays: int = 0
     completed_plays: int = 0
     episodes: set = field(default_factory=set)
@@ -117,7 +120,9 @@ def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, in
         else:
             key = _as_int(row.get("grandparent_rating_key"))
             title = _text(row.get("grandparent_title"))
-            year = None  # an episode row's year is the episode's, not the show's
+            # An episode row's year is the episode's; a season-1 episode's is the show's first
+            # air year (±1), which title resolution needs once the show has left Plex.
+            year = _as_int(row.get("year")) if _as_int(row.get("parent_media_index")) == 1 else None
             medium = "tv"
         if not title or key is None:
             skipped["missing_title_or_key"] += 1
@@ -128,6 +133,12 @@ def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, in
                 medium=medium, title=title, year=year, rating_key=str(key),
                 tmdb_id=rating_key_tmdb.get(str(key)), first_watched=started,
             )
+        if medium == "tv":
+            if year is not None and (entry.year is None or year < entry.year):
+                entry.year = year
+            guid = row.get("guid")
+            if entry.tvdb_id is None and isinstance(guid, str) and "thetvdb://" in guid:
+                entry.tvdb_id = parse_guids([guid]).tvdb_id
         entry.plays += 1
         completed = percent >= COMPLETED_PERCENT or (_float(row.get("watched_status")) or 0) >= 1
         if medium == "movie":

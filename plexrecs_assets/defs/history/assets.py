@@ -143,6 +143,10 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                 ids = tautulli_client.external_ids(entry.rating_key)
                 if ids.recommendable_tmdb_id:
                     return ids.recommendable_tmdb_id
+                if entry.medium == "tv" and entry.tvdb_id:
+                    found = tmdb_client.find_tv_by_tvdb(entry.tvdb_id)
+                    if found:
+                        return found
                 hit, cached = _cached_resolution(engine, entry.title, entry.year, entry.medium)
                 if hit:
                     return cached
