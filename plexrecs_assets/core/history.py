@@ -171,3 +171,17 @@ def fill_missing_tmdb_ids(rollup: HistoryRollup, lookup: Callable[[WatchedTitle]
             entry.tmdb_id = lookup(entry)
             resolved += entry.tmdb_id is not None
     return resolved
+
+
+def enrichment_order(titles: Iterable[WatchedTitle], now: float) -> list[WatchedTitle]:
+    """The order to fetch TMDb details in when a run can fetch only some: the most recent and
+    the most loved titles alternately (recent watches and top likes are what the profile is
+    made of), then everything else. Later runs continue down the same list as the cache fills."""
+    titles = list(titles)
+    recent = sorted(titles, key=lambda t: -t.last_watched)
+    loved = sorted(titles, key=lambda t: (-t.signal(now), -t.plays, -t.last_watched))
+    order: dict[int, WatchedTitle] = {}
+    for pair in zip(recent, loved):
+        for title in pair:
+            order.setdefault(id(title), title)
+    return list(order.values())

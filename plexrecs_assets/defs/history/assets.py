@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from plexrecs_assets.clients.plex import InventoryScan
-from plexrecs_assets.core.history import HistoryRollup, fill_missing_tmdb_ids, roll_up_history
+from plexrecs_assets.core.history import HistoryRollup, enrichment_order, fill_missing_tmdb_ids, roll_up_history
 from plexrecs_assets.core.resolve import verify_item
 from plexrecs_assets.core.store.db import utcnow_iso
 from plexrecs_assets.core.store.schema import plex_inventory as plex_inventory_table
@@ -159,8 +159,10 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                 return verdict.tmdb_id if verdict.accepted else None
 
             resolved_late = fill_missing_tmdb_ids(watch_history, lookup)
-            # Most recent first: those weigh most in the profile and fill "recent watches".
-            keys = list(dict.fromkeys((t.medium, t.tmdb_id) for t in watch_history.as_list() if t.tmdb_id))
+            # Recent and most-loved titles first: they are the profile's "recent watches" and
+            # "top likes", so a capped run over a long history still builds the right profile.
+            ordered = enrichment_order(watch_history.titles.values(), time.time())
+            keys = list(dict.fromkeys((t.medium, t.tmdb_id) for t in ordered if t.tmdb_id))
             facts = facts_provider.cached_many(keys)
             missing = [k for k in keys if k not in facts]
             # A first run over a huge history would otherwise spend minutes on TMDb's rate limit;
