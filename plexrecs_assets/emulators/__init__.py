@@ -15,8 +15,16 @@ Every server also answers, without credentials:
   {"method", "path", "query" (secrets removed), "status"}]}`` / clear it
 - ``GET /__emulator/state``  Overseerr: media requests made; LLM: options and the last answers
   with the mistakes injected into them
-- LLM only: ``GET|PUT /__emulator/options`` (structured_output, mistake_rate, invalid_json_rate,
+- LLM: ``GET|PUT /__emulator/options`` (structured_output, mistake_rate, invalid_json_rate,
   fail_labels, models, seed)
+- Tautulli: ``GET|PUT /__emulator/options`` (``query_s``, ``offset_row_s``, ``row_s``: the
+  seconds a ``get_history`` page costs, growing with its offset like a real Tautulli; all 0 by
+  default, ``tautulli.MEASURED_COST`` is what a real one measured); ``/__emulator/state`` shows
+  ``history_cost_s`` charged so far
+
+The Plex emulator serves enough for python-plexapi's common calls (``library.sections()``,
+``section.all()``, ``search(title=...)``, ``show.seasons()`` / ``episodes()``, ``reload()``):
+shows get synthetic seasons and episodes (8 per season) under ``/children`` and ``/allLeaves``.
 
 Cheap credential check per service: Tautulli ``cmd=get_server_info`` (or ``get_users``),
 Plex ``GET /`` or ``/library/sections``, TMDb ``GET /3/authentication``,
