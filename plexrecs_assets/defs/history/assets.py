@@ -3,7 +3,7 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 from sqlalchemy import insert, select
