@@ -7,6 +7,7 @@ from pathlib import Path
 
 from benchmarks.harness import WORK_DIR, Scenario, fresh_dir, step_times
 from plexrecs_assets.emulators.suite import EmulatorSuite
+from plexrecs_assets.emulators.tautulli import MEASURED_COST
 from plexrecs_assets.world.build_demo import build_world
 
 LLM_LATENCY_S = 1.0
@@ -126,6 +127,8 @@ def scale_run(history_rows: int, inventory_items: int, categories: int) -> dict:
     world = scale_world(history_rows, inventory_items)
     with EmulatorSuite(world) as suite:
         suite.llm.set_faults(latency_s=LLM_LATENCY_S)
+        # A real Tautulli's get_history cost (it grows with the page offset), not the emulator's own speed.
+        suite.tautulli.set_options(**MEASURED_COST)
         scenario = Scenario(WORK_DIR / f"scale-h{history_rows}", suite.env(), categories=categories).write()
         run = scenario.run()
     return {"history_rows": _count_lines(world / "history.jsonl"),

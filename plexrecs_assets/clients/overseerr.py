@@ -80,9 +80,13 @@ class OverseerrClient(HttpClient):
         return status_from_payload(body)
 
     def request(self, tmdb_id: int, medium: str, seasons: list[int] | None = None) -> RequestOutcome:  # type: ignore[override]
-        """Request a title. TV asks for explicit seasons (default season 1), never "all"."""
+        """Request a title. TV asks for explicit seasons (default season 1), never "all".
+
+        The server does not refuse a title that is already available (it creates a request);
+        callers check ``media_status`` first."""
         medium = _check_medium(medium)
-        payload: dict[str, Any] = {"mediaType": medium, "mediaId": int(tmdb_id)}
+        # is4k explicitly: Overseerr's duplicate check compares it, and finds nothing when it is absent.
+        payload: dict[str, Any] = {"mediaType": medium, "mediaId": int(tmdb_id), "is4k": False}
         if medium == "tv":
             chosen = sorted({int(s) for s in seasons}) if seasons else [1]
             payload["seasons"] = chosen

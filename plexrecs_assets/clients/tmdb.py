@@ -192,6 +192,13 @@ class TmdbClient(HttpClient):
     def details(self, tmdb_id: int, medium: str) -> TitleDetails:
         return details_from_payload(self.details_raw(tmdb_id, medium), _check_medium(medium))
 
+    def find_tv_by_tvdb(self, tvdb_id: int) -> int | None:
+        """The TMDb id of the show with this TVDB id, or None."""
+        body = self.get_json(f"/find/{int(tvdb_id)}", params={"external_source": "tvdb_id"})
+        rows = body.get("tv_results") if isinstance(body, dict) else None
+        first = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
+        return _int(first.get("id"))
+
     def recommendations(self, tmdb_id: int, medium: str, page: int = 1) -> list[TitleSummary]:
         medium = _check_medium(medium)
         return self._page(f"/{medium}/{int(tmdb_id)}/recommendations", medium, {"page": page})

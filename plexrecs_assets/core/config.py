@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -84,7 +85,12 @@ class PathsSection(_Strict):
 
 class TautulliSection(_Strict):
     url: str = "https://tautulli.local"
-    lookback_days: int = Field(120, ge=1, le=3650)
+    # "all" reads the whole history (a long-lived server has more than ten years of it).
+    lookback_days: Union[Literal["all"], Annotated[int, Field(ge=1, le=3650)]] = 120
+
+    def history_start(self, today: date) -> date | None:
+        """The first day of plays to read; None for ``lookback_days: all``."""
+        return None if self.lookback_days == "all" else today - timedelta(days=self.lookback_days)
 
 
 class PlexSection(_Strict):

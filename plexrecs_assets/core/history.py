@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
+from plexrecs_assets.clients.guids import parse_guids
+
 COMPLETED_PERCENT = 85
 PARTIAL_MIN_PERCENT = 10
 ABANDONED_MAX_EPISODES = 2
@@ -23,6 +25,7 @@ class WatchedTitle:
     year: int | None
     rating_key: str  # the movie's or the show's rating key
     tmdb_id: int | None = None
+    tvdb_id: int | None = None  # a show's, from a legacy-agent episode guid (thetvdb://<show>/<s>/<e>)
     plays: int = 0
     completed_plays: int = 0
     episodes: set = field(default_factory=set)
@@ -92,6 +95,10 @@ def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, in
         if not isinstance(row, Mapping):
             skipped["not_a_row"] += 1
             continue
+        row_id = row.get("row_id", row.get("id"))
+        if row_id is not None and _as_int(row_id) is None:
+            skipped["bad_row_id"] += 1  # e.g. a list: not a row Tautulli's table produced
+            continue
         media_type = row.get("media_type")
         if media_type not in ("movie", "episode"):
             skipped[f"media_type:{media_type}"] += 1
@@ -113,7 +120,9 @@ def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, in
         else:
             key = _as_int(row.get("grandparent_rating_key"))
             title = _text(row.get("grandparent_title"))
-            year = None  # an episode row's year is the episode's, not the show's
+            # An episode row's year is the episode's; a season-1 episode's is the show's first
+            # air year (±1), which title resolution needs once the show has left Plex.
+            year = _as_int(row.get("year")) if _as_int(row.get("parent_media_index")) == 1 else None
             medium = "tv"
         if not title or key is None:
             skipped["missing_title_or_key"] += 1
@@ -124,6 +133,12 @@ def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, in
                 medium=medium, title=title, year=year, rating_key=str(key),
                 tmdb_id=rating_key_tmdb.get(str(key)), first_watched=started,
             )
+        if medium == "tv":
+            if year is not None and (entry.year is None or year < entry.year):
+                entry.year = year
+            guid = row.get("guid")
+            if entry.tvdb_id is None and isinstance(guid, str) and "thetvdb://" in guid:
+                entry.tvdb_id = parse_guids([guid]).tvdb_id
         entry.plays += 1
         completed = percent >= COMPLETED_PERCENT or (_float(row.get("watched_status")) or 0) >= 1
         if medium == "movie":
@@ -156,3 +171,17 @@ def fill_missing_tmdb_ids(rollup: HistoryRollup, lookup: Callable[[WatchedTitle]
             entry.tmdb_id = lookup(entry)
             resolved += entry.tmdb_id is not None
     return resolved
+
+
+def enrichment_order(titles: Iterable[WatchedTitle], now: float) -> list[WatchedTitle]:
+    """The order to fetch TMDb details in when a run can fetch only some: the most recent and
+    the most loved titles alternately (recent watches and top likes are what the profile is
+    made of), then everything else. Later runs continue down the same list as the cache fills."""
+    titles = list(titles)
+    recent = sorted(titles, key=lambda t: -t.last_watched)
+    loved = sorted(titles, key=lambda t: (-t.signal(now), -t.plays, -t.last_watched))
+    order: dict[int, WatchedTitle] = {}
+    for pair in zip(recent, loved):
+        for title in pair:
+            order.setdefault(id(title), title)
+    return list(order.values())

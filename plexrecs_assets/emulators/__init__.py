@@ -19,6 +19,14 @@ Every server also answers, without credentials:
   fail_labels, models, reasoning_models, seed). The LLM refuses what OpenAI refuses: a strict
   json_schema that leaves an object open or a property out of ``required``, a temperature other
   than 1 (or ``max_tokens``) for the reasoning models, out-of-range values; see ``openai_rules``.
+- Tautulli: ``GET|PUT /__emulator/options`` (``query_s``, ``offset_row_s``, ``row_s``: the
+  seconds a ``get_history`` page costs, growing with its offset like a real Tautulli; all 0 by
+  default, ``tautulli.MEASURED_COST`` is what a real one measured); ``/__emulator/state`` shows
+  ``history_cost_s`` charged so far
+
+The Plex emulator serves enough for python-plexapi's common calls (``library.sections()``,
+``section.all()``, ``search(title=...)``, ``show.seasons()`` / ``episodes()``, ``reload()``):
+shows get synthetic seasons and episodes (8 per season) under ``/children`` and ``/allLeaves``.
 
 Cheap credential check per service: Tautulli ``cmd=get_server_info`` (or ``get_users``),
 Plex ``GET /`` or ``/library/sections``, TMDb ``GET /3/authentication``,

@@ -124,11 +124,8 @@ class Catalog:
 
     # ------------------------------------------------------------------ genres
     def genre_list(self, medium: str) -> list[dict]:
+        # TMDb's lists are fixed: a retired genre (Foreign) that old titles still carry is not listed.
         table = dict(TV_GENRES if medium == "tv" else MOVIE_GENRES)
-        for e in self.by_medium.get(medium, []):
-            for name in e.title.genres:
-                mapped = genre_name_for(medium, name)
-                table.setdefault(mapped, genre_id(medium, name))
         return [{"id": gid, "name": name} for name, gid in sorted(table.items(), key=lambda kv: kv[0])]
 
     def genres_of(self, e: Entry) -> list[dict]:

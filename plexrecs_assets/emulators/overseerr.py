@@ -14,7 +14,7 @@ DEFAULT_API_KEY = "emu-overseerr-key"
 # MediaStatus
 UNKNOWN, PENDING, PROCESSING, PARTIALLY_AVAILABLE, AVAILABLE = 1, 2, 3, 4, 5
 # MediaRequestStatus
-REQUEST_APPROVED = 2
+REQUEST_APPROVED, REQUEST_DECLINED = 2, 3
 
 ADMIN = {"id": 1, "email": "admin@emulator.local", "plexUsername": "admin", "username": "admin",
          "displayName": "admin", "userType": 1, "permissions": 2, "avatar": "/os_logo_square.png",
@@ -183,12 +183,21 @@ class OverseerrEmulator(EmulatorServer):
         if entry is None:
             what = "movie" if medium == "movie" else "tv"
             return _message(f"[TMDB] Failed to fetch {what} details: Request failed with status code 404", 500)
+        is4k = body.get("is4k")
+        if is4k is not None and not isinstance(is4k, bool):
+            return _message("request.body.is4k should be boolean", 400)
         now = _now()
         with self._lock:
             media = self._media.get((medium, media_id))
+            # MediaRequest.ts finds earlier requests with ``request.is4k = :is4k``: without an
+            # is4k in the body that compares with NULL and finds none, so a repeat is created.
+            existing = [] if is4k is None else [
+                r for r in self._media_requests if r["type"] == medium and r["media"]["tmdbId"] == media_id
+                and r["is4k"] == is4k and r["status"] != REQUEST_DECLINED]
             if medium == "movie":
-                active = [r for r in self._media_requests if r["type"] == "movie" and r["media"]["tmdbId"] == media_id]
-                if active or (media is not None and media["status"] == AVAILABLE):
+                # Only an earlier request is a duplicate: an AVAILABLE title never requested gets
+                # a new request (the real server does not answer 409 for it).
+                if existing:
                     return _message("Request for this media already exists.", 409)
                 seasons: list[int] = []
             else:
@@ -200,7 +209,10 @@ class OverseerrEmulator(EmulatorServer):
                     wanted = sorted(set(asked))
                 else:
                     return _message("request.body.seasons should be array or \"all\"", 400)
-                taken = set(media["seasons"]) if media else set()
+                # Seasons already requested (same is4k) or known to the media (status, or status4k for 4K).
+                taken = {s["seasonNumber"] for r in existing for s in r["seasons"]}
+                if media and not is4k:
+                    taken |= {n for n, st in media["seasons"].items() if st != UNKNOWN}
                 seasons = [s for s in wanted if s not in taken]
                 if not seasons:
                     return Response.json({"message": "No seasons available to request"}, 202)
@@ -214,7 +226,7 @@ class OverseerrEmulator(EmulatorServer):
                 media["status"] = PARTIALLY_AVAILABLE
             media["updatedAt"] = now
             request = {
-                "id": len(self._media_requests) + 1, "status": REQUEST_APPROVED, "type": medium, "is4k": bool(body.get("is4k")),
+                "id": len(self._media_requests) + 1, "status": REQUEST_APPROVED, "type": medium, "is4k": bool(is4k),
                 "createdAt": now, "updatedAt": now,
                 "media": {k: v for k, v in self._media_info(media, with_requests=False).items()},
                 "requestedBy": {"id": ADMIN["id"], "displayName": ADMIN["displayName"], "email": ADMIN["email"]},

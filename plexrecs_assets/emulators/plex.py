@@ -1,5 +1,7 @@
-"""Plex Media Server emulator: ``/identity``, ``/``, ``/library/sections``,
-``/library/sections/{id}/all`` (paged, ``includeGuids``) and ``/library/metadata/{key}``.
+"""Plex Media Server emulator: ``/identity``, ``/``, ``/library``, ``/library/sections``,
+``/library/sections/{id}/all`` and ``/library/all`` (paged, ``includeGuids``, ``type=`` and
+``title=`` filters), ``/library/metadata/{key}`` and its ``/children`` and ``/allLeaves``.
+Shows get synthetic seasons and episodes, enough for python-plexapi's common calls.
 
 JSON with ``Accept: application/json``, XML otherwise, like the real server."""
 from __future__ import annotations
@@ -12,7 +14,11 @@ from plexrecs_assets.emulators.library import Library
 from plexrecs_assets.world.loader import InventoryItem
 
 DEFAULT_TOKEN = "emu-plex-token"
-TYPE_NUMBERS = {"movie": 1, "show": 2}
+TYPE_NUMBERS = {"movie": 1, "show": 2, "season": 3, "episode": 4}
+EPISODES_PER_SEASON = 8  # matches the emulated TMDb's seasons and the shows' leafCount
+# Seasons and episodes are not in the world files; they get rating keys of their own ranges.
+SEASON_BASE = 800_000_000
+EPISODE_BASE = 4_000_000_000
 
 
 def _html(status: int, reason: str) -> Response:
@@ -67,17 +73,118 @@ class PlexEmulator(EmulatorServer):
                                           "machineIdentifier": self.library.machine_identifier,
                                           "version": self.library.version, "myPlex": True,
                                           "platform": "Linux", "transcoderActiveVideoSessions": 0})
+            case ["library"]:
+                return self._render(req, {"size": 3, "allowSync": False, "art": "/:/resources/library-art.png",
+                                          "content": "", "identifier": "com.plexapp.plugins.library",
+                                          "mediaTagPrefix": "/system/bundle/media/flags/",
+                                          "mediaTagVersion": 1717000000, "title1": "Plex Library", "title2": "",
+                                          "Directory": [{"key": "sections", "title": "Library Sections"},
+                                                        {"key": "recentlyAdded", "title": "Recently Added Content"},
+                                                        {"key": "onDeck", "title": "On Deck Content"}]})
             case ["library", "sections"] | ["library", "sections", "all"]:
                 return self._sections(req)
             case ["library", "sections", key, "all"]:
                 return self._section_all(req, key)
+            case ["library", "all"]:
+                return self._library_all(req)
             case ["library", "metadata", rating_key]:
-                item = self.library.by_rating_key.get(rating_key)
-                if item is None:
+                found = self._lookup(rating_key)
+                if found is None:
                     return _html(404, "Not Found")
+                item, season, episode = found
                 return self._render(req, {"size": 1, **self._section_attrs(item.section_id),
-                                          "Metadata": [self.item(item, include_guids=True)]})
+                                          "Metadata": [self._node(item, season, episode, include_guids=True)]})
+            case ["library", "metadata", rating_key, ("children" | "allLeaves") as what]:
+                return self._children(req, rating_key, what)
         return _html(404, "Not Found")
+
+    # ------------------------------------------------------- seasons, episodes
+    def _lookup(self, rating_key: str):
+        """(show or movie item, season or None, episode or None) for any rating key served."""
+        item = self.library.by_rating_key.get(rating_key)
+        if item is not None:
+            return item, None, None
+        if not rating_key.isdigit():
+            return None
+        number = int(rating_key)
+        if number >= EPISODE_BASE:
+            show_key, rest = divmod(number - EPISODE_BASE, 100_000)
+            season, episode = divmod(rest, 100)
+        elif number >= SEASON_BASE:
+            show_key, season = divmod(number - SEASON_BASE, 1000)
+            episode = None
+        else:
+            return None
+        show = self.library.by_rating_key.get(str(show_key))
+        if show is None or show.media_type != "show" or not 1 <= season <= self._seasons(show):
+            return None
+        if episode is not None and not 1 <= episode <= EPISODES_PER_SEASON:
+            return None
+        return show, season, episode
+
+    def _seasons(self, show: InventoryItem) -> int:
+        title = self.library.title_of(show)
+        return (title.number_of_seasons if title else None) or 1
+
+    @staticmethod
+    def _season_key(show: InventoryItem, season: int) -> str:
+        return str(SEASON_BASE + int(show.rating_key) * 1000 + season)
+
+    @staticmethod
+    def _episode_key(show: InventoryItem, season: int, episode: int) -> str:
+        return str(EPISODE_BASE + int(show.rating_key) * 100_000 + season * 100 + episode)
+
+    def _node(self, item: InventoryItem, season: int | None, episode: int | None, include_guids: bool) -> dict:
+        if season is None:
+            return self.item(item, include_guids)
+        if episode is None:
+            return self.season(item, season)
+        return self.episode(item, season, episode)
+
+    def season(self, show: InventoryItem, n: int) -> dict:
+        key = self._season_key(show, n)
+        return {"ratingKey": key, "key": f"/library/metadata/{key}/children", "parentRatingKey": show.rating_key,
+                "parentKey": f"/library/metadata/{show.rating_key}", "parentTitle": show.title,
+                "guid": f"plex://season/{int(key):024x}", "type": "season", "title": f"Season {n}", "index": n,
+                "parentIndex": 1, "librarySectionID": _section_id(show.section_id), "summary": "",
+                "leafCount": EPISODES_PER_SEASON, "viewedLeafCount": 0, "addedAt": show.added_at,
+                "updatedAt": show.added_at}
+
+    def episode(self, show: InventoryItem, season: int, n: int) -> dict:
+        key = self._episode_key(show, season, n)
+        season_key = self._season_key(show, season)
+        title = self.library.title_of(show)
+        data = {"ratingKey": key, "key": f"/library/metadata/{key}", "parentRatingKey": season_key,
+                "parentKey": f"/library/metadata/{season_key}", "grandparentRatingKey": show.rating_key,
+                "grandparentKey": f"/library/metadata/{show.rating_key}", "grandparentTitle": show.title,
+                "parentTitle": f"Season {season}", "guid": f"plex://episode/{int(key):024x}", "type": "episode",
+                "title": f"Episode {n}", "index": n, "parentIndex": season,
+                "librarySectionID": _section_id(show.section_id), "summary": "", "addedAt": show.added_at,
+                "updatedAt": show.added_at}
+        if title is not None and title.runtime_min:
+            data["duration"] = title.runtime_min * 60_000
+        if show.year is not None:
+            data["year"] = show.year + season - 1
+        return data
+
+    def _children(self, req: Request, rating_key: str, what: str) -> Response:
+        found = self._lookup(rating_key)
+        if found is None:
+            return _html(404, "Not Found")
+        item, season, episode = found
+        if item.media_type != "show" or episode is not None:
+            nodes: list[dict] = []  # a movie or an episode has no children
+        elif season is None and what == "children":
+            nodes = [self.season(item, n) for n in range(1, self._seasons(item) + 1)]
+        else:
+            seasons = [season] if season is not None else range(1, self._seasons(item) + 1)
+            nodes = [self.episode(item, s, e) for s in seasons for e in range(1, EPISODES_PER_SEASON + 1)]
+        container = {"size": len(nodes), "totalSize": len(nodes), "offset": 0, "allowSync": True,
+                     **self._section_attrs(item.section_id), "key": rating_key, "parentTitle": item.title,
+                     "title1": (self.library.section(item.section_id) or {"title": ""})["title"],
+                     "title2": item.title, "viewGroup": "season" if what == "children" and season is None
+                     else "episode", "Metadata": nodes}
+        return self._paged(req, container, nodes)
 
     def _sections(self, req: Request) -> Response:
         directories = []
@@ -92,8 +199,11 @@ class PlexEmulator(EmulatorServer):
                 "content": True, "directory": True, "hidden": 0,
                 "Location": [{"id": n, "path": f"/data/{s['title'].lower().replace(' ', '-')}"}],
             })
-        return self._render(req, {"size": len(directories), "allowSync": False, "title1": "Plex Library",
-                                  "Directory": directories})
+        headers = {"X-Plex-Container-Start": "0", "X-Plex-Container-Total-Size": str(len(directories))}
+        return self._render(req, {"size": len(directories), "allowSync": False,
+                                  "identifier": "com.plexapp.plugins.library",
+                                  "mediaTagPrefix": "/system/bundle/media/flags/", "mediaTagVersion": 1717000000,
+                                  "title1": "Plex Library", "Directory": directories}, headers)
 
     def _section_attrs(self, key: str) -> dict:
         section = self.library.section(key) or {"title": ""}
@@ -104,19 +214,62 @@ class PlexEmulator(EmulatorServer):
         section = self.library.section(key)
         if section is None:
             return _html(404, "Not Found")
-        items = self._sorted_items(key, req.query.get("type"))
+        nodes = self._filtered_nodes(req, [key])
+        if nodes is None:
+            return _html(400, "Bad Request")
+        container = {"allowSync": True, **self._section_attrs(key), "title1": section["title"],
+                     "viewGroup": section["type"]}
+        return self._paged(req, container, nodes)
+
+    def _library_all(self, req: Request) -> Response:
+        nodes = self._filtered_nodes(req, [s["key"] for s in self.library.sections])
+        if nodes is None:
+            return _html(400, "Bad Request")
+        return self._paged(req, {"allowSync": True, "identifier": "com.plexapp.plugins.library",
+                                 "title1": "Plex Library"}, nodes)
+
+    def _filtered_nodes(self, req: Request, section_keys: list[str]) -> list[dict] | None:
+        """Items of the sections after the ``type=`` (1 movie, 2 show, 3 season, 4 episode) and
+        ``title=`` (case-insensitive substring, as Plex filters) filters; None for a bad type."""
+        wanted = req.query.get("type")
+        if wanted not in (None, "") and wanted not in {str(n) for n in TYPE_NUMBERS.values()}:
+            return None
+        needle = (req.query.get("title") or "").lower()
+        include_guids = req.query.get("includeGuids") == "1"
+        nodes: list[dict] = []
+        for key in section_keys:
+            section = self.library.section(key) or {"type": ""}
+            base_type = str(TYPE_NUMBERS.get(section["type"], ""))
+            if wanted in ("3", "4") and section["type"] == "show":
+                for show in self._sorted_items(key, None):
+                    for n in range(1, self._seasons(show) + 1):
+                        if wanted == "3":
+                            nodes.append(self.season(show, n))
+                        else:
+                            nodes.extend(self.episode(show, n, e) for e in range(1, EPISODES_PER_SEASON + 1))
+                continue
+            if wanted not in (None, "") and wanted != base_type:
+                continue
+            items = self._sorted_items(key, wanted or None)
+            if needle:
+                items = [i for i in items if needle in i.title.lower()]
+            nodes.extend(self.item(i, include_guids) for i in items)
+        if needle and wanted in ("3", "4"):
+            nodes = [n for n in nodes if needle in n["title"].lower()]
+        return nodes
+
+    def _paged(self, req: Request, container: dict, nodes: list[dict]) -> Response:
         try:
             start = max(0, int(self._param(req, "X-Plex-Container-Start") or 0))
             size_raw = self._param(req, "X-Plex-Container-Size")
             size = None if size_raw in (None, "") else max(0, int(size_raw))
         except ValueError:
             return _html(400, "Bad Request")
-        page = items[start:] if size is None else items[start:start + size]
-        include_guids = req.query.get("includeGuids") == "1"
-        container = {"size": len(page), "totalSize": len(items), "offset": start, "allowSync": True,
-                     **self._section_attrs(key), "title1": section["title"], "viewGroup": section["type"],
-                     "Metadata": [self.item(i, include_guids) for i in page]}
-        headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(len(items))}
+        page = nodes[start:] if size is None else nodes[start:start + size]
+        container = {"size": len(page), "totalSize": len(nodes), "offset": start,
+                     **{k: v for k, v in container.items() if k not in ("size", "totalSize", "offset", "Metadata")},
+                     "Metadata": page}
+        headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(len(nodes))}
         return self._render(req, container, headers)
 
     def _sorted_items(self, key: str, wanted_type: str | None) -> list[InventoryItem]:
@@ -137,7 +290,7 @@ class PlexEmulator(EmulatorServer):
             "guid": self.library.plex_guid(item),
             "type": item.media_type,
             "title": item.title,
-            "librarySectionID": int(item.section_id) if item.section_id.isdigit() else item.section_id,
+            "librarySectionID": _section_id(item.section_id),
             "summary": "",
             "addedAt": item.added_at,
             "updatedAt": item.added_at,
@@ -165,6 +318,10 @@ class PlexEmulator(EmulatorServer):
             return Response.json({"MediaContainer": container}, headers=headers)
         return Response.text('<?xml version="1.0" encoding="UTF-8"?>\n' + _to_xml("MediaContainer", container),
                              200, "text/xml;charset=utf-8", headers)
+
+
+def _section_id(key: str):
+    return int(key) if str(key).isdigit() else key
 
 
 def _to_xml(tag: str, data: dict) -> str:

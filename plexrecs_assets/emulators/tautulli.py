@@ -3,7 +3,9 @@ commands a health check uses (``get_server_info``, ``get_tautulli_info``, ``stat
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
+from dataclasses import asdict, dataclass, fields, replace
 from urllib.parse import parse_qsl
 
 from plexrecs_assets.emulators.faults import Faults
@@ -14,7 +16,6 @@ DEFAULT_API_KEY = "emu-tautulli-0123456789abcdef0123"
 CONTENT_TYPE = "application/json;charset=UTF-8"
 COMMANDS = ("arnold", "get_history", "get_metadata", "get_server_info", "get_tautulli_info", "get_user",
             "get_users", "status")
-PAGING_PARAMS = {"start", "length", "draw"}
 ORDER_COLUMNS = {"date", "friendly_name", "ip_address", "platform", "product", "player", "full_title",
                  "started", "paused_counter", "stopped", "duration"}
 HISTORY_DEFAULTS = {
@@ -28,6 +29,37 @@ HISTORY_DEFAULTS = {
     "transcode_decision": "direct play", "percent_complete": 100, "watched_status": 1, "group_count": 1,
     "group_ids": "", "state": None, "session_key": None,
 }
+
+
+MAX_COST_S = 10.0
+
+
+@dataclass(frozen=True)
+class HistoryCost:
+    """How long ``get_history`` takes, in seconds (``PUT /__emulator/options``). A real Tautulli
+    (v2.17.2, measured) answers a 1000-row page at offset 30,000 in ~0.85 s and one 31,000-row
+    page in ~2.6 s: roughly ``query_s`` 0.05 + ``offset_row_s`` 25e-6 + ``row_s`` 80e-6.
+    All 0 by default so tests stay fast; the benchmarks set the measured values."""
+
+    query_s: float = 0.0  # per call
+    offset_row_s: float = 0.0  # per row skipped before ``start``
+    row_s: float = 0.0  # per row returned
+
+    def updated(self, changes: dict) -> "HistoryCost":
+        if not isinstance(changes, dict):
+            raise ValueError(f"options: expected a JSON object, got {type(changes).__name__}")
+        known = {f.name for f in fields(self)}
+        for name, value in changes.items():
+            if name not in known:
+                raise ValueError(f"options.{name}: unknown option (known: {', '.join(sorted(known))})")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not 0 <= value <= MAX_COST_S:
+                raise ValueError(f"options.{name}: expected seconds between 0 and {MAX_COST_S:g}, got {value!r}")
+        return replace(self, **{k: float(v) for k, v in changes.items()})
+
+
+# What a real Tautulli v2.17.2 measured like (see HistoryCost); the benchmarks use it.
+MEASURED_COST = {"query_s": 0.05, "offset_row_s": 25e-6, "row_s": 80e-6}
 
 
 def envelope(data=None, *, result: str = "success", message: str | None = None, status: int = 200) -> Response:
@@ -76,12 +108,43 @@ class TautulliEmulator(EmulatorServer):
         self.api_key = api_key
         world = library.world
         self.users = list(world.users)
-        self.history = [self._complete_row(n, row) for n, row in enumerate(world.history, start=1)]
-        # Paging re-runs the same filter for every page; without this a 100,000-row world costs
-        # O(rows²) and the benchmarks would time the emulator instead of PlexRecs.
-        self._filtered: dict[tuple, tuple[list[dict], int]] = {}
-        self._filtered_lock = threading.Lock()
-        self._total_duration = sum(int(r.get("play_duration") or 0) for r in self.history)
+        # The world's rows as loaded, not a completed copy: a 100,000-play world would otherwise
+        # hold every row twice (~0.9 GB). Rows are completed with the defaults page by page.
+        self.history = world.history
+        self._total_duration = sum(_int(r.get("play_duration") or r.get("duration")) for r in self.history
+                                   if isinstance(r, dict))
+        self._cost = HistoryCost()
+        self._cost_lock = threading.Lock()
+        self._charged_s = 0.0  # simulated seconds of get_history so far (shown in /__emulator/state)
+
+    # ------------------------------------------------------------- cost model
+    @property
+    def cost(self) -> "HistoryCost":
+        with self._cost_lock:
+            return self._cost
+
+    def set_options(self, **changes) -> "HistoryCost":
+        with self._cost_lock:
+            self._cost = self._cost.updated(changes)
+            return self._cost
+
+    def control(self, req: Request, what: str) -> Response | None:
+        if what != "options":
+            return None
+        if req.method == "GET":
+            return Response.json(asdict(self.cost))
+        if req.method in ("PUT", "PATCH", "POST"):
+            try:
+                return Response.json(asdict(self.set_options(**(req.json() or {}))))
+            except (ValueError, TypeError) as exc:
+                return Response.json({"error": str(exc)}, 400)
+        return Response.json({"error": f"method {req.method} not allowed on /__emulator/options"}, 405)
+
+    def state(self) -> dict:
+        with self._cost_lock:
+            charged = self._charged_s
+        return {"options": asdict(self.cost), "history_rows": len(self.history),
+                "history_cost_s": round(charged, 6)}
 
     def too_many_requests(self, retry_after: str) -> Response:
         resp = error("Too many requests", 429)
@@ -91,7 +154,9 @@ class TautulliEmulator(EmulatorServer):
     def server_error(self) -> Response:
         return error("Check the logs for errors", 500)
 
-    def _complete_row(self, n: int, row: dict) -> dict:
+    def _complete_row(self, n: int, row) -> dict:
+        if not isinstance(row, dict):
+            return row  # an odd row (e.g. ``null``) is served as it is, so clients meet it
         out = dict(HISTORY_DEFAULTS)
         out.update(row)
         for key in ("reference_id", "row_id", "id"):
@@ -151,12 +216,16 @@ class TautulliEmulator(EmulatorServer):
                          "pms_plexpass": 1, "pms_port": 32400, "pms_ssl": 0, "pms_url": "http://127.0.0.1:32400",
                          "pms_url_manual": 0, "pms_version": self.library.version})
 
+    def _listed_users(self):
+        # Tautulli keeps a deleted user's row (and plays) but get_users leaves it out.
+        return [(n, u) for n, u in enumerate(self.users, start=1) if not u.get("deleted_user")]
+
     def cmd_get_users(self, params: dict) -> Response:
-        return envelope([self._user(n, u) for n, u in enumerate(self.users, start=1)])
+        return envelope([self._user(n, u) for n, u in self._listed_users()])
 
     def cmd_get_user(self, params: dict) -> Response:
         wanted = str(params.get("user_id", ""))
-        for n, u in enumerate(self.users, start=1):
+        for n, u in self._listed_users():
             if str(u.get("user_id")) == wanted:
                 return envelope(self._user(n, u))
         return envelope({})
@@ -166,66 +235,77 @@ class TautulliEmulator(EmulatorServer):
                 "is_active": 1, "is_admin": 0, "is_home_user": 0, "is_allow_sync": 1, "is_restricted": 0,
                 "do_notify": 1, "keep_history": 1, "allow_guest": 0, "shared_libraries": [],
                 "filter_all": "", "filter_movies": "", "filter_tv": "", "filter_music": "", "filter_photos": ""}
-        user.update(raw)
+        user.update({k: v for k, v in raw.items() if k != "deleted_user"})
         user["friendly_name"] = user["friendly_name"] or user["username"]
         return user
 
     def cmd_get_history(self, params: dict) -> Response:
-        key = tuple(sorted((k, str(v)) for k, v in params.items() if k not in PAGING_PARAMS))
-        with self._filtered_lock:
-            cached = self._filtered.get(key)
-        if cached is None:
-            cached = self._filter_history(params)
-            with self._filtered_lock:
-                if len(self._filtered) >= 32:
-                    self._filtered.clear()
-                self._filtered[key] = cached
-        rows, filtered_seconds = cached
         start = int(params.get("start") or 0)
         length = int(params.get("length") or 25)
-        page = rows[start:start + length] if length >= 0 else rows[start:]
+        # Like Tautulli's SQL, every page runs the whole query again (nothing is cached) and the
+        # rows before ``start`` are produced and thrown away, so cost grows with the offset.
+        indices, filtered_seconds = self._filter_history(params)
+        page = indices[start:start + length] if length >= 0 else indices[start:]
+        self._pay(start, len(page))
         return envelope({
             "recordsTotal": len(self.history),
-            "recordsFiltered": len(rows),
+            "recordsFiltered": len(indices),
             "draw": int(params.get("draw") or 1),
             "total_duration": human_duration(self._total_duration),
             "filter_duration": human_duration(filtered_seconds),
-            "data": page,
+            "data": [self._complete_row(i + 1, self.history[i]) for i in page],
         })
 
-    def _filter_history(self, params: dict) -> tuple[list[dict], int]:
+    def _pay(self, start: int, rows: int) -> None:
+        cost = self.cost
+        delay = cost.query_s + cost.offset_row_s * start + cost.row_s * rows
+        with self._cost_lock:
+            self._charged_s += delay
+        if delay > 0:
+            self._stopping.wait(delay)
+
+    def _filter_history(self, params: dict) -> tuple[list[int], int]:
+        """Indices into ``self.history`` of the matching rows, ordered, and their play seconds."""
         rows = self.history
+        tests = []
         user_ids = _split(params.get("user_id"))
         if user_ids:
-            rows = [r for r in rows if str(r.get("user_id")) in user_ids]
+            tests.append(lambda r: str(r.get("user_id")) in user_ids)
         elif params.get("user"):
             names = _split(params["user"])
-            rows = [r for r in rows if r.get("user") in names]
+            tests.append(lambda r: r.get("user") in names)
         media_types = _split(params.get("media_type"))
         if media_types and "all" not in media_types:
-            rows = [r for r in rows if ("live" if r.get("live") else r.get("media_type")) in media_types]
+            tests.append(lambda r: ("live" if r.get("live") else r.get("media_type")) in media_types)
         for key in ("rating_key", "parent_rating_key", "grandparent_rating_key", "section_id"):
             wanted = _split(params.get(key))
             if wanted:
-                rows = [r for r in rows if str(r.get(key)) in wanted]
+                tests.append(lambda r, key=key, wanted=wanted: str(r.get(key)) in wanted)
         if params.get("guid"):
             prefix = params["guid"].split("?")[0]
-            rows = [r for r in rows if str(r.get("guid") or "").startswith(prefix)]
-        after, before, on = params.get("after"), params.get("before"), params.get("start_date")
-        if after or before or on:
-            rows = [r for r in rows if _day_matches(r, after, before, on)]
+            tests.append(lambda r: str(r.get("guid") or "").startswith(prefix))
+        low, high = _day_bounds(params.get("after"), params.get("before"), params.get("start_date"))
+        if low is not None or high is not None:
+            tests.append(lambda r: _in_range(_row_time(r), low, high))
         if params.get("search"):
             needle = params["search"].lower()
-            rows = [r for r in rows if needle in f"{r.get('full_title')} {r.get('friendly_name')}".lower()]
-        rows = _ordered(rows, params.get("order_column") or "date", params.get("order_dir") or "desc")
-        return rows, sum(int(r.get("play_duration") or 0) for r in rows)
+            tests.append(lambda r: needle in f"{r.get('full_title')} {r.get('friendly_name')}".lower())
+        matching = [i for i, r in enumerate(rows) if isinstance(r, dict) and all(t(r) for t in tests)]
+        matching = _ordered(rows, matching, params.get("order_column") or "date", params.get("order_dir") or "desc")
+        # Odd rows (not objects, e.g. ``null``) come last in every query without an upper day
+        # bound, once per history read however it is paged: a client must survive them.
+        if high is None:
+            matching += [i for i, r in enumerate(rows) if not isinstance(r, dict)]
+        seconds = sum(_int(rows[i].get("play_duration") or rows[i].get("duration"))
+                      for i in matching if isinstance(rows[i], dict))
+        return matching, seconds
 
     def cmd_get_metadata(self, params: dict) -> Response:
         rating_key = str(params.get("rating_key") or "")
         item = self.library.by_rating_key.get(rating_key)
         if item is not None:
             return envelope(self._item_metadata(item))
-        row = next((r for r in self.history if str(r.get("rating_key")) == rating_key
+        row = next((r for r in self.history if isinstance(r, dict) and str(r.get("rating_key")) == rating_key
                     and r.get("media_type") == "episode"), None)
         if row is not None:
             return envelope(self._episode_metadata(row))
@@ -282,33 +362,68 @@ class TautulliEmulator(EmulatorServer):
         }
 
 
-def _row_day(row: dict) -> str | None:
+def _int(value) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def _row_time(row: dict) -> int | None:
     ts = row.get("started") or row.get("date")
-    if not isinstance(ts, (int, float)):
-        return None
+    return ts if isinstance(ts, (int, float)) and not isinstance(ts, bool) else None
+
+
+def _day_start(day: str) -> int:
     # The emulated server runs on UTC, so "local time" days are UTC days.
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d")
+    parsed = dt.datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
+    return int(parsed.timestamp())
 
 
-def _day_matches(row: dict, after: str | None, before: str | None, on: str | None) -> bool:
-    day = _row_day(row)
-    if day is None:
-        return False
-    if after and day < after:
-        return False
-    if before and day > before:
-        return False
-    if on and day != on:
-        return False
-    return True
+def _day_bounds(after: str | None, before: str | None, on: str | None) -> tuple[int | None, int | None]:
+    """``after``/``before``/``start_date`` days as a half-open epoch range [low, high)."""
+    low = high = None
+    if after:
+        low = _day_start(after)
+    if before:
+        high = _day_start(before) + 86400  # inclusive day
+    if on:
+        day_low = _day_start(on)
+        low = day_low if low is None else max(low, day_low)
+        high = day_low + 86400 if high is None else min(high, day_low + 86400)
+    return low, high
 
 
-def _ordered(rows: list[dict], columns: str, directions: str) -> list[dict]:
+def _in_range(ts: int | None, low: int | None, high: int | None) -> bool:
+    if ts is None:
+        return False
+    return (low is None or ts >= low) and (high is None or ts < high)
+
+
+def _ordered(rows: list, indices: list[int], columns: str, directions: str) -> list[int]:
     cols = [c.strip() for c in columns.split(",")]
     dirs = [d.strip().lower() for d in directions.split(",")]
     pairs = [(c, dirs[i] if i < len(dirs) else "desc") for i, c in enumerate(cols) if c in ORDER_COLUMNS]
-    out = list(rows)
+    out = list(indices)
     for col, direction in reversed(pairs):  # stable sorts, least significant key first
-        out.sort(key=lambda r: (r.get(col) is None, r.get(col) if r.get(col) is not None else 0),
-                 reverse=direction != "asc")
+        if col == "date":
+            def value(i):  # a completed row's ``date`` falls back to ``started``
+                v = rows[i].get("date")
+                return v if v is not None else rows[i].get("started")
+        elif col == "started":
+            def value(i):
+                v = rows[i].get("started")
+                return v if v is not None else rows[i].get("date")
+        else:
+            def value(i, col=col):
+                return rows[i].get(col)
+
+        def key(i, value=value):
+            v = value(i)
+            return (v is None, v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else 0)
+
+        try:
+            out.sort(key=key, reverse=direction != "asc")
+        except TypeError:  # a column mixing numbers and text: sort as text, like SQLite would not fail
+            out.sort(key=lambda i: (value(i) is None, str(value(i))), reverse=direction != "asc")
     return out

@@ -152,7 +152,13 @@ class TmdbEmulator(EmulatorServer):
         e = self.catalog.get(kind, tmdb_id)
         if e is None:
             return _error(*NOT_FOUND)
-        return self._paged(q, self._related_entries(e, rel), self.result)
+        return self._paged(q, self._related_entries(e, rel), self._related_result(rel))
+
+    def _related_result(self, rel: str):
+        # TMDb's recommendation rows carry media_type (like /search/multi); similar rows do not.
+        if rel != "recommendations":
+            return self.result
+        return lambda e: {**self.result(e), "media_type": e.title.medium}
 
     def _related_entries(self, e: Entry, rel: str) -> list[Entry]:
         # Recommendations lean on shared keywords (what people watch next), similar on genres.
@@ -188,7 +194,7 @@ class TmdbEmulator(EmulatorServer):
                 body["keywords"] = self._keywords(e)
             elif name in ("recommendations", "similar"):
                 items = self._related_entries(e, name)
-                body[name] = {"page": 1, "results": [self.result(i) for i in items[:PAGE_SIZE]],
+                body[name] = {"page": 1, "results": [self._related_result(name)(i) for i in items[:PAGE_SIZE]],
                               "total_pages": max(1, -(-len(items) // PAGE_SIZE)), "total_results": len(items)}
         return Response.json(body)
 
@@ -201,7 +207,8 @@ class TmdbEmulator(EmulatorServer):
             "original_title": t.original_title, "overview": Catalog.overview(e), "popularity": t.popularity,
             "poster_path": None, "production_companies": [],
             "production_countries": [{"iso_3166_1": c, "name": c} for c in t.countries],
-            "release_date": t.date, "revenue": 0, "runtime": t.runtime_min, "spoken_languages": [],
+            "release_date": t.date, "revenue": 0, "runtime": t.runtime_min,
+            "spoken_languages": _spoken_languages(t),
             "status": "Released", "tagline": "", "title": t.title, "video": False,
             "vote_average": t.vote_average, "vote_count": t.vote_count,
         }
@@ -229,6 +236,8 @@ class TmdbEmulator(EmulatorServer):
             "origin_country": list(t.countries), "original_language": t.original_language,
             "original_name": t.original_title, "overview": Catalog.overview(e), "popularity": t.popularity,
             "poster_path": None, "production_companies": [],
+            "production_countries": [{"iso_3166_1": c, "name": c} for c in t.countries],
+            "spoken_languages": _spoken_languages(t),
             "seasons": [{"air_date": f"{year + n - 1}-01-15" if t.date else None,
                          "episode_count": episodes_per_season, "id": t.tmdb_id * 100 + n,
                          "name": f"Season {n}", "overview": "", "poster_path": None, "season_number": n,
@@ -315,3 +324,10 @@ _CONFIGURATION = {
 }
 
 __all__ = ["TmdbEmulator", "DEFAULT_API_KEY", "DEFAULT_BEARER", "genre_id"]
+
+
+def _spoken_languages(t) -> list[dict]:
+    # The emulated catalog knows only the original language; its code stands in for the names.
+    if not t.original_language:
+        return []
+    return [{"english_name": t.original_language, "iso_639_1": t.original_language, "name": t.original_language}]

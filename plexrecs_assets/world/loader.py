@@ -183,8 +183,8 @@ def _read_inventory(path: Path) -> list[InventoryItem]:
     return items
 
 
-def _read_history(path: Path, anchor: str, now: float) -> list[dict]:
-    rows: list[dict] = []
+def _read_history(path: Path, anchor: str, now: float) -> list:
+    rows: list = []
     if not path.exists():
         return rows
     with path.open(encoding="utf-8") as fh:
@@ -198,9 +198,11 @@ def _read_history(path: Path, anchor: str, now: float) -> list[dict]:
     if anchor == "latest" and rows:
         # Shift every timestamp so the newest play happened an hour ago: a bundled world
         # then always has fresh history inside any lookback window.
-        newest = max(int(r.get("date") or r.get("started") or 0) for r in rows)
+        # (A line that is not an object, e.g. ``null``, is served as it is: clients must skip it.)
+        objects = [r for r in rows if isinstance(r, dict)]
+        newest = max((int(r.get("date") or r.get("started") or 0) for r in objects), default=0)
         shift = int(now - 3600 - newest)
-        for row in rows:
+        for row in objects:
             for key in ("date", "started", "stopped"):
                 if isinstance(row.get(key), int):
                     row[key] += shift

@@ -66,3 +66,20 @@ def test_check(overseerr, suite, env, closed_port_url, fast):
     assert not bad.ok and "bad API key" in bad.fix
     down = OverseerrClient(closed_port_url, "k", retry=fast).check()
     assert not down.ok and "server unreachable" in down.fix
+
+
+def test_duplicate_is_detected_because_is4k_is_sent(overseerr, suite):
+    """Overseerr compares is4k when it looks for an earlier request; without it a repeat would
+    be created instead of answering 409."""
+    movie = _not_owned(suite, "movie", skip=7)
+    assert overseerr.request(movie.tmdb_id, "movie").created
+    assert overseerr.request(movie.tmdb_id, "movie").duplicate
+    stored = [r for r in suite.overseerr.state()["requests"] if r["media"]["tmdbId"] == movie.tmdb_id]
+    assert len(stored) == 1 and stored[0]["is4k"] is False
+
+
+def test_available_movie_is_requested_by_the_server_so_callers_check_first(overseerr, suite):
+    owned = _owned(suite, "movie")
+    assert overseerr.media_status(owned.tmdb_id, "movie").available
+    outcome = overseerr.request(owned.tmdb_id, "movie")
+    assert outcome.created and not outcome.duplicate

@@ -20,9 +20,23 @@ def test_history_pages_through_every_row_with_a_small_page_size(tautulli, suite)
     assert len({r["row_id"] for r in rows}) == len(rows)
     assert Counter(r["media_type"] for r in rows).keys() == {"movie", "episode"}
     assert all({"user_id", "percent_complete", "watched_status", "rating_key"} <= row.keys() for row in rows)
-    starts = [int(r["query"]["start"]) for r in suite.tautulli.requests() if r["query"].get("cmd") == "get_history"
-              and r["query"].get("length") == "25"]
-    assert starts[:3] == [0, 25, 50] and len(starts) == -(-expected // 25)
+
+
+def test_history_is_read_in_windows_of_days_so_offsets_stay_small(tautulli, suite):
+    """A real Tautulli's cost grows with the offset (SQL LIMIT/OFFSET): reading the history
+    with offset paging costs O(rows²). Windows of days keep every offset within a few pages."""
+    suite.tautulli.set_options(offset_row_s=0.0, row_s=0.0, query_s=0.0)
+    rows = tautulli.get_history(after=dt.date.today() - dt.timedelta(days=400), page_size=25)
+    calls = [r["query"] for r in suite.tautulli.requests() if r["query"].get("cmd") == "get_history"]
+    assert len(rows) == _all_rows_count(tautulli, media_type="movie,episode") > 200
+    assert max(int(q["start"]) for q in calls) <= 4 * 25
+    assert all(q.get("after") for q in calls)
+    assert calls[-1].get("before") is None  # the newest window is open-ended
+
+
+def test_history_without_a_start_day_reads_from_the_first_play(tautulli, suite):
+    everything = tautulli.get_history(after=None, page_size=100)
+    assert len(everything) == _all_rows_count(tautulli, media_type="movie,episode")
 
 
 def test_history_filters_are_sent_and_respected(tautulli, suite):
@@ -89,3 +103,60 @@ def test_check(tautulli, suite, env, closed_port_url, fast):
     assert not down.ok and "server unreachable" in down.fix
     wrong_url = TautulliClient(env["PLEX_URL"], env["TAUTULLI_API_KEY"], retry=fast).check()
     assert not wrong_url.ok and "wrong URL" in wrong_url.fix
+
+
+def test_odd_rows_null_and_list_row_id_are_skipped_and_counted(tmp_path):
+    """A ``null`` row and a row whose ``row_id`` is a list come back from Tautulli; the read and
+    the roll-up go on, skipping and counting them."""
+    import json
+
+    from emulators.tiny_world import write_tiny_world
+
+    from plexrecs_assets.core.history import roll_up_history
+    from plexrecs_assets.emulators.suite import EmulatorSuite
+
+    world = write_tiny_world(tmp_path / "odd")
+    history = world / "history.jsonl"
+    lines = history.read_text(encoding="utf-8").splitlines()
+    listed = json.loads(lines[0])
+    listed.update({"row_id": [90, 91], "id": [90, 91], "reference_id": 90, "rating_key": 502})
+    history.write_text("\n".join([*lines, "null", json.dumps(listed)]) + "\n", encoding="utf-8")
+    with EmulatorSuite(world) as odd, TautulliClient(odd.tautulli.url, odd.keys["tautulli"]) as client:
+        rows = list(client.iter_history())
+        rollup = roll_up_history(rows)
+    assert None in rows
+    assert any(isinstance(r, dict) and r.get("row_id") == [90, 91] for r in rows)
+    assert rollup.skipped["not_a_row"] == 1
+    assert rollup.skipped["bad_row_id"] == 1
+    assert {t.title for t in rollup.titles.values()} >= {"The Imposter", "Heist Night"}
+
+
+def test_deleted_users_plays_do_not_count_and_check_skips_the_local_user(tmp_path):
+    """Tautulli keeps a deleted user's plays but get_users leaves the user out; the built-in
+    "Local" user (id 0) is listed but is not a person."""
+    import json
+
+    from emulators.tiny_world import USERS, write_tiny_world
+
+    from plexrecs_assets.core.history import roll_up_history
+    from plexrecs_assets.emulators.suite import EmulatorSuite
+
+    world = write_tiny_world(tmp_path / "users")
+    users = [*USERS, {"row_id": 3, "user_id": 1003, "username": "gone", "friendly_name": "Gone", "deleted_user": 1},
+             {"row_id": 4, "user_id": 0, "username": "Local", "friendly_name": "Local"}]
+    (world / "users.json").write_text(json.dumps(users), encoding="utf-8")
+    history = world / "history.jsonl"
+    lines = history.read_text(encoding="utf-8").splitlines()
+    gone = json.loads(lines[0])
+    gone.update({"row_id": 80, "id": 80, "reference_id": 80, "user_id": 1003, "user": "gone", "rating_key": 504,
+                 "title": "Amélie", "full_title": "Amélie"})
+    history.write_text("\n".join([*lines, json.dumps(gone)]) + "\n", encoding="utf-8")
+    with EmulatorSuite(world) as suite, TautulliClient(suite.tautulli.url, suite.keys["tautulli"]) as client:
+        listed = client.get_users()
+        ids = client.listed_user_ids()
+        rollup = roll_up_history(client.iter_history(), user_ids=ids)
+        check = client.check()
+    assert {u["user_id"] for u in listed} == {1001, 1002, 0} and all("deleted_user" not in u for u in listed)
+    assert ids == {1001, 1002, 0}
+    assert "Amélie" not in {t.title for t in rollup.titles.values()} and rollup.skipped["other_user"] == 1
+    assert check.ok and "(2 users)" in check.detail

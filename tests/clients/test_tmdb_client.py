@@ -116,3 +116,33 @@ def test_discover_page_reports_total_pages_and_and_semantics(tmdb, suite):
     assert last and beyond == []
     query = [r["query"] for r in suite.tmdb.requests() if r["path"] == "/3/discover/movie"][-1]
     assert query["page"] == str(total_or + 1) and query["with_genres"] == either
+
+
+def test_a_show_removed_from_plex_resolves_from_its_season_one_year(tmdb):
+    """Wild Wild Country left the library (Tautulli's get_metadata answers {}), three episodes
+    watched at 95%: the roll-up's year comes from the season-1 rows, so strict resolution
+    finds the show instead of leaving it unseen (and in candidate pools)."""
+    from plexrecs_assets.core.history import roll_up_history
+    from plexrecs_assets.core.resolve import verify_item
+
+    rows = [{"row_id": n, "media_type": "episode", "date": 1700000000 + n * 3600, "user_id": 1,
+             "grandparent_rating_key": 88001, "grandparent_title": "Wild Wild Country", "rating_key": 88010 + n,
+             "parent_media_index": 1, "media_index": n, "year": 2018, "percent_complete": 95,
+             "guid": "plex://episode/5d9c0000000000000000aa0%d" % n} for n in (1, 2, 3)]
+    show = roll_up_history(rows).titles[("tv", "88001")]
+    assert (show.title, show.year, len(show.completed_episodes)) == ("Wild Wild Country", 2018, 3)
+    verdict = verify_item({"title": show.title, "year": show.year}, "tv",
+                          lambda t, y, m: tmdb.search_titles(t, y, m))
+    assert verdict.accepted and verdict.tmdb_id == 77752
+
+
+def test_legacy_episode_guid_gives_the_show_tvdb_id_and_find_maps_it(tmdb, suite):
+    from plexrecs_assets.core.history import roll_up_history
+
+    show = next(t for t in suite.world.titles.values() if t.medium == "tv" and t.tvdb_id)
+    rows = [{"row_id": 1, "media_type": "episode", "date": 1700000000, "grandparent_rating_key": 5,
+             "grandparent_title": show.title, "rating_key": 6, "parent_media_index": 3, "year": 2030,
+             "guid": f"com.plexapp.agents.thetvdb://{show.tvdb_id}/3/1?lang=en"}]
+    entry = roll_up_history(rows).titles[("tv", "5")]
+    assert entry.year is None  # a later season's year is not the show's
+    assert entry.tvdb_id == show.tvdb_id and tmdb.find_tv_by_tvdb(entry.tvdb_id) == show.tmdb_id

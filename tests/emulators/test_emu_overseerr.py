@@ -55,11 +55,12 @@ def test_unknown_tmdb_id_is_500(suite, http):
 
 def test_movie_request_then_duplicate(_tiny_suite, http):
     suite = _tiny_suite
-    r = http.post(api(suite, "/request"), headers=auth(suite), json={"mediaType": "movie", "mediaId": 112})
+    body = {"mediaType": "movie", "mediaId": 112, "is4k": False}
+    r = http.post(api(suite, "/request"), headers=auth(suite), json=body)
     assert r.status_code == 201
     created = r.json()
     assert created["status"] == 2 and created["media"]["tmdbId"] == 112 and created["media"]["status"] in (2, 3)
-    again = http.post(api(suite, "/request"), headers=auth(suite), json={"mediaType": "movie", "mediaId": 112})
+    again = http.post(api(suite, "/request"), headers=auth(suite), json=body)
     assert again.status_code == 409
     info = http.get(api(suite, "/movie/112"), headers=auth(suite)).json()["mediaInfo"]
     assert info["status"] in (2, 3) and [q["id"] for q in info["requests"]] == [created["id"]]
@@ -87,3 +88,30 @@ def test_requesting_an_available_show_has_no_seasons_left(suite, http):
 def test_bad_request_body_names_the_field(suite, http):
     r = http.post(api(suite, "/request"), headers=auth(suite), json={"mediaType": "book", "mediaId": 1})
     assert r.status_code == 400 and "mediaType" in r.json()["message"]
+
+
+def test_duplicate_detection_compares_is4k_like_mediarequest_ts(_tiny_suite, http):
+    """``request.is4k = :is4k`` with no is4k in the body finds no earlier request: a repeat is
+    created. A 4K request is not a duplicate of the HD one."""
+    suite = _tiny_suite
+    without = {"mediaType": "movie", "mediaId": 111}
+    assert http.post(api(suite, "/request"), headers=auth(suite), json=without).status_code == 201
+    assert http.post(api(suite, "/request"), headers=auth(suite), json=without).status_code == 201
+    hd = {**without, "is4k": False}
+    assert http.post(api(suite, "/request"), headers=auth(suite), json=hd).status_code == 409
+    four_k = {**without, "is4k": True}
+    assert http.post(api(suite, "/request"), headers=auth(suite), json=four_k).status_code == 201
+    assert http.post(api(suite, "/request"), headers=auth(suite), json=four_k).status_code == 409
+    bad = {**without, "is4k": "no"}
+    assert http.post(api(suite, "/request"), headers=auth(suite), json=bad).status_code == 400
+
+
+def test_available_movie_never_requested_gets_a_request_not_409(_tiny_suite, http):
+    suite = _tiny_suite
+    owned = http.get(api(suite, "/movie/104"), headers=auth(suite)).json()["mediaInfo"]
+    assert owned["status"] == 5 and owned["requests"] == []
+    r = http.post(api(suite, "/request"), headers=auth(suite), json={"mediaType": "movie", "mediaId": 104,
+                                                                     "is4k": False})
+    assert r.status_code == 201
+    info = http.get(api(suite, "/movie/104"), headers=auth(suite)).json()["mediaInfo"]
+    assert info["status"] == 5 and [q["id"] for q in info["requests"]] == [r.json()["id"]]

@@ -93,3 +93,26 @@ def test_xml_without_json_accept(suite, http):
     assert root.tag == "MediaContainer" and root.get("totalSize") == "5"
     video = next(v for v in root.findall("Video") if v.get("ratingKey") == "501")
     assert [g.get("id") for g in video.findall("Guid")][1] == "tmdb://101"
+
+
+def test_library_children_all_leaves_and_filters(suite, http):
+    auth = {**JSON, "X-Plex-Token": suite.keys["plex"]}
+    root = http.get(f"{suite.plex.url}/library", headers=auth)
+    assert root.status_code == 200
+    assert {d["key"] for d in root.json()["MediaContainer"]["Directory"]} >= {"sections"}
+    sections = http.get(f"{suite.plex.url}/library/sections", headers=auth)
+    assert sections.headers["X-Plex-Container-Total-Size"] == "2"
+    assert sections.json()["MediaContainer"]["identifier"] == "com.plexapp.plugins.library"
+    seasons = http.get(f"{suite.plex.url}/library/metadata/601/children", headers=auth).json()["MediaContainer"]
+    assert [s["index"] for s in seasons["Metadata"]] == [1, 2] and seasons["Metadata"][0]["type"] == "season"
+    leaves = http.get(f"{suite.plex.url}/library/metadata/601/allLeaves", headers=auth).json()["MediaContainer"]
+    assert leaves["totalSize"] == 16 and {e["type"] for e in leaves["Metadata"]} == {"episode"}
+    season_key = seasons["Metadata"][1]["ratingKey"]
+    episodes = http.get(f"{suite.plex.url}/library/metadata/{season_key}/children", headers=auth).json()
+    assert [e["parentIndex"] for e in episodes["MediaContainer"]["Metadata"]] == [2] * 8
+    assert http.get(f"{suite.plex.url}/library/metadata/999999/children", headers=auth).status_code == 404
+    titled = _all(http, suite, 1, title="heist").json()["MediaContainer"]
+    assert [m["title"] for m in titled["Metadata"]] == ["Heist Night"] and titled["totalSize"] == 1
+    assert _all(http, suite, 1, type="2").json()["MediaContainer"]["totalSize"] == 0  # no shows among movies
+    assert _all(http, suite, 2, type="3").json()["MediaContainer"]["Metadata"][0]["type"] == "season"
+    assert _all(http, suite, 2, type="99").status_code == 400

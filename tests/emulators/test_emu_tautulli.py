@@ -113,3 +113,32 @@ def test_cheap_check_command(suite, http):
     data = call(http, suite, cmd="get_server_info").json()["response"]["data"]
     assert data["pms_identifier"] == "00aa11bb22cc33dd44ee55ff6677889900aabbcc"
     assert call(http, suite, key="wrong", cmd="get_server_info").status_code == 400
+
+
+def test_history_cost_grows_with_the_offset_and_is_configurable(suite, http):
+    """Like Tautulli's SQL LIMIT/OFFSET: rows before ``start`` are paid for on every page."""
+    options = f"{suite.tautulli.root_url}/__emulator/options"
+    assert http.get(options).json() == {"query_s": 0.0, "offset_row_s": 0.0, "row_s": 0.0}
+    assert http.put(options, json={"offset_row_s": -1}).status_code == 400
+    assert http.put(options, json={"nonsense": 1}).status_code == 400
+    try:
+        assert http.put(options, json={"offset_row_s": 0.001, "row_s": 0.0001}).status_code == 200
+        before = http.get(f"{suite.tautulli.root_url}/__emulator/state").json()["history_cost_s"]
+        call(http, suite, cmd="get_history", start=0, length=2)
+        call(http, suite, cmd="get_history", start=4, length=2)
+        after = http.get(f"{suite.tautulli.root_url}/__emulator/state").json()["history_cost_s"]
+    finally:
+        http.put(options, json={"offset_row_s": 0.0, "row_s": 0.0})
+    assert after - before == pytest.approx(2 * 2 * 0.0001 + 4 * 0.001)
+
+
+def test_history_queries_are_not_cached(suite, http):
+    """Every page runs the query again, so a play added between pages is seen."""
+    first = call(http, suite, cmd="get_history", length=1).json()["response"]["data"]["recordsFiltered"]
+    extra = dict(HISTORY[0], row_id=9999, id=9999, reference_id=9999)
+    suite.tautulli.history.append(extra)
+    try:
+        again = call(http, suite, cmd="get_history", length=1).json()["response"]["data"]["recordsFiltered"]
+    finally:
+        suite.tautulli.history.remove(extra)
+    assert again == first + 1

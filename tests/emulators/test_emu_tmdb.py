@@ -123,10 +123,11 @@ def test_discover_genre_logic(suite, http):
 
 def test_genre_lists_use_tmdb_ids(suite, http):
     movie = {g["name"]: g["id"] for g in get(http, suite, "/genre/movie/list").json()["genres"]}
-    assert movie["Science Fiction"] == 878 and movie["Foreign"] == 10769
-    assert {k: movie[k] for k in MOVIE_GENRES} == MOVIE_GENRES
+    assert movie["Science Fiction"] == 878
+    # Exactly TMDb's lists: no retired "Foreign" genre, although a tiny-world title carries it.
+    assert movie == MOVIE_GENRES and "Foreign" not in movie
     tv = {g["name"]: g["id"] for g in get(http, suite, "/genre/tv/list").json()["genres"]}
-    assert {k: tv[k] for k in TV_GENRES} == TV_GENRES
+    assert tv == TV_GENRES
 
 
 def test_recommendations_and_similar_are_same_medium_and_ranked(suite, http):
@@ -137,6 +138,17 @@ def test_recommendations_and_similar_are_same_medium_and_ranked(suite, http):
     similar = [m["id"] for m in get(http, suite, "/tv/201/similar").json()["results"]]
     assert similar[0] == 202 and 201 not in similar
     assert get(http, suite, "/movie/102/recommendations").json() == recs  # deterministic
+    assert {m["media_type"] for m in recs["results"]} == {"movie"}
+    tv_recs = get(http, suite, "/tv/201/recommendations").json()["results"]
+    assert tv_recs and {m["media_type"] for m in tv_recs} == {"tv"}
+    appended = get(http, suite, "/movie/102", append_to_response="recommendations").json()
+    assert {m["media_type"] for m in appended["recommendations"]["results"]} == {"movie"}
+
+
+def test_tv_details_have_production_countries_and_spoken_languages(suite, http):
+    body = get(http, suite, "/tv/201").json()
+    assert body["production_countries"] == [{"iso_3166_1": "US", "name": "US"}]
+    assert [lang["iso_639_1"] for lang in body["spoken_languages"]] == ["en"]
 
 
 def test_find_by_imdb_id(suite, http):

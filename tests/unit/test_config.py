@@ -78,3 +78,19 @@ def test_cli_run_rejects_bad_config_with_exit_2(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "app.mode" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_lookback_days_all_reads_the_whole_history(tmp_path):
+    import datetime as dt
+
+    (tmp_path / "app.yml").write_text("tautulli: {lookback_days: all}\n")
+    app = load_app_config(tmp_path, env={})
+    assert app.tautulli.lookback_days == "all" and app.tautulli.history_start(dt.date(2026, 1, 1)) is None
+    (tmp_path / "app.yml").write_text("tautulli: {lookback_days: 10}\n")
+    assert load_app_config(tmp_path, env={}).tautulli.history_start(dt.date(2026, 1, 11)) == dt.date(2026, 1, 1)
+    for bad in ("everything", "0", "4000"):
+        (tmp_path / "app.yml").write_text(f"tautulli: {{lookback_days: {bad}}}\n")
+        with pytest.raises(ConfigError) as info:
+            load_app_config(tmp_path, env={})
+        assert "app.yml" in str(info.value) and "tautulli.lookback_days" in str(info.value)
+        assert bad in str(info.value)

@@ -81,3 +81,19 @@ def test_kometa_yaml_quotes_any_label_and_holds_int_ids():
     assert list(doc["collections"]) == [f"Recommended — {label} (Series)"]
     assert validate_collection_text(text, "tv").tmdb_ids == [1, 22, 333]
     assert doc["collections"][f"Recommended — {label} (Series)"]["sync_mode"] == "sync"
+
+
+def test_enrichment_order_puts_loved_old_titles_next_to_recent_ones():
+    """With a per-run cap on TMDb lookups, a title rewatched often years ago (a top like) must
+    not wait behind hundreds of recent one-off watches."""
+    from plexrecs_assets.core.history import WatchedTitle, enrichment_order
+
+    now = 1_800_000_000
+    recent = [WatchedTitle("movie", f"Recent {n}", 2020, str(n), plays=1, max_percent=30,
+                           last_watched=now - n * 3600) for n in range(1, 600)]
+    loved = WatchedTitle("movie", "Old Favourite", 1999, "9999", plays=6, completed_plays=6, max_percent=100,
+                         last_watched=now - 4 * 365 * 86400)
+    order = enrichment_order([*recent, loved], now)
+    assert len(order) == 600 and len({id(t) for t in order}) == 600
+    assert order.index(loved) <= 1
+    assert order[0] is recent[0]

@@ -3,14 +3,14 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from plexrecs_assets.clients.plex import InventoryScan
-from plexrecs_assets.core.history import HistoryRollup, fill_missing_tmdb_ids, roll_up_history
+from plexrecs_assets.core.history import HistoryRollup, enrichment_order, fill_missing_tmdb_ids, roll_up_history
 from plexrecs_assets.core.resolve import verify_item
 from plexrecs_assets.core.store.db import utcnow_iso
 from plexrecs_assets.core.store.schema import plex_inventory as plex_inventory_table
@@ -39,18 +39,21 @@ class Inventory:
 @asset(
     group_name=GROUP,
     kinds={"tautulli", "python"},
-    description="Plays from Tautulli in the last `tautulli.lookback_days`, episodes rolled up to their show, "
+    description="Plays from Tautulli in the last `tautulli.lookback_days` (or all), by users Tautulli lists, episodes rolled up to their show, "
                 "with play counts, completion and recency (partial plays are weaker signals, abandoned shows negative).",
 )
 def watch_history(context: AssetExecutionContext, settings: PlexRecsSettings, tautulli: TautulliResource) -> Output[HistoryRollup]:
     with job_scope(context, settings):
         app = settings.app()
-        after = date.today() - timedelta(days=app.tautulli.lookback_days)
+        after = app.tautulli.history_start(date.today())
         with tautulli.client() as client:
-            rollup = roll_up_history(client.iter_history(after=after))
+            # Plays of users Tautulli no longer lists (deleted) do not describe the household.
+            user_ids = client.listed_user_ids() or None
+            rollup = roll_up_history(client.iter_history(after=after), user_ids=user_ids)
         if not rollup.titles:
             # Publishing on an empty history would recommend what the household already watched.
-            raise Failure(description=f"tautulli: no usable plays since {after.isoformat()} "
+            since = after.isoformat() if after else "the first play"
+            raise Failure(description=f"tautulli: no usable plays since {since} "
                                       f"({rollup.rows_read} rows read); refusing to recommend on an empty history")
         if rollup.skipped:
             context.log.warning(f"skipped history rows: {dict(rollup.skipped)}")
@@ -141,6 +144,10 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                 ids = tautulli_client.external_ids(entry.rating_key)
                 if ids.recommendable_tmdb_id:
                     return ids.recommendable_tmdb_id
+                if entry.medium == "tv" and entry.tvdb_id:
+                    found = tmdb_client.find_tv_by_tvdb(entry.tvdb_id)
+                    if found:
+                        return found
                 hit, cached = _cached_resolution(engine, entry.title, entry.year, entry.medium)
                 if hit:
                     return cached
@@ -155,8 +162,10 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                 return verdict.tmdb_id if verdict.accepted else None
 
             resolved_late = fill_missing_tmdb_ids(watch_history, lookup)
-            # Most recent first: those weigh most in the profile and fill "recent watches".
-            keys = list(dict.fromkeys((t.medium, t.tmdb_id) for t in watch_history.as_list() if t.tmdb_id))
+            # Recent and most-loved titles first: they are the profile's "recent watches" and
+            # "top likes", so a capped run over a long history still builds the right profile.
+            ordered = enrichment_order(watch_history.titles.values(), time.time())
+            keys = list(dict.fromkeys((t.medium, t.tmdb_id) for t in ordered if t.tmdb_id))
             facts = facts_provider.cached_many(keys)
             missing = [k for k in keys if k not in facts]
             # A first run over a huge history would otherwise spend minutes on TMDb's rate limit;
