@@ -119,6 +119,9 @@ class ApiSection(_Strict):
     bind_addr: str = "0.0.0.0:8080"
     # Where POST /v1/run reaches dagster-webserver (env DAGSTER_WEBSERVER_URL overrides).
     dagster_url: str = "http://127.0.0.1:3000"
+    # Host names (besides loopback and the bind address) the API answers to, e.g. the name a
+    # reverse proxy or a dashboard uses; ".example.org" allows subdomains, "*" disables the check.
+    allowed_hosts: list[str] = Field(default_factory=list)
 
     @field_validator("bind_addr")
     @classmethod
@@ -126,6 +129,15 @@ class ApiSection(_Strict):
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("expected HOST:PORT, e.g. 0.0.0.0:8080")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not entry.strip() or any(ch.isspace() or ch in "/@?#" for ch in entry):
+                raise ValueError(f"{entry!r:.80} is not a host name (expected e.g. plexrecs.example.org, "
+                                 "without scheme or path)")
         return value
 
     @property

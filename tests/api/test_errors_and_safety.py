@@ -33,7 +33,7 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
 
 
 def api(layout, **env) -> TestClient:
-    return TestClient(create_app(layout.config_dir, env=env), raise_server_exceptions=False)
+    return TestClient(create_app(layout.config_dir, env=env), raise_server_exceptions=False, base_url="http://127.0.0.1")
 
 
 @pytest.mark.parametrize("path", [
