@@ -39,7 +39,7 @@ def create_app(config_dir: str | Path, *, env: dict[str, str] | None = None, bin
             + (" Bearer-token auth is on (API_TOKEN)." if token else "")
         ),
     )
-    app.state.api = ApiState(config)
+    app.state.api = ApiState(config, token)
     install_error_handlers(app)
     for module in (health, categories, runs, recs, pmm):
         app.include_router(module.router)

@@ -14,8 +14,9 @@ from plexrecs_api.runs import DagsterLauncher, RunService
 
 
 class ApiState:
-    def __init__(self, config: ConfigWatcher):
+    def __init__(self, config: ConfigWatcher, token: str | None = None):
         self.config = config
+        self.token = token  # API_TOKEN: /v1/health shows paths and error details only to its bearer
         self.runs = RunService()
         self.cache = AnswerCache()
         self._stores: dict[str, Store] = {}

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import hmac
 import json
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -18,7 +20,8 @@ router = APIRouter()
 @router.get("/v1/health", response_model=Health, responses=errors(), summary="Health check")
 async def health(request: Request) -> Response:
     """Whether the database is reachable, and the status and time of the last run. Never fails
-    because the database is missing or broken: that is reported as ``reachable: false``."""
+    because the database is missing or broken: that is reported as ``reachable: false``.
+    The database path and the configuration error's details are shown only with the API token."""
     state = api_state(request)
     snapshot = state.config.current()
     store = state.store(snapshot)
@@ -36,6 +39,8 @@ async def health(request: Request) -> Response:
     except Exception as exc:  # a corrupt store must degrade health, not break it
         database["error"] = f"cannot read the database {store.path}: {getattr(exc, 'orig', None) or exc.__class__.__name__}"
     config_error = state.config.error
+    if not _authenticated(request, state.token):
+        database, config_error = _public(database, store.path, config_error, state.config.error_file)
     body = {
         "status": "ok" if database["reachable"] and config_error is None else "degraded",
         "database": database,
@@ -44,6 +49,24 @@ async def health(request: Request) -> Response:
         "run_in_progress": state.runs.busy,
     }
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+
+def _authenticated(request: Request, token: str | None) -> bool:
+    given = request.headers.get("authorization", "").encode()
+    return bool(token) and hmac.compare_digest(given, f"Bearer {token}".encode())
+
+
+def _public(database: dict, db_path: Path, config_error: str | None, error_file: str | None) -> tuple[dict, str | None]:
+    """Health as anyone may see it (the endpoint is open for container health checks): no
+    absolute path, and no text of a rejected configuration (it may quote what was pasted)."""
+    public = {k: v for k, v in database.items() if k != "path"}
+    if public.get("error"):
+        public["error"] = public["error"].replace(str(db_path), db_path.name)
+    if config_error is not None:
+        config_error = (f"{error_file or 'the configuration'} is invalid, the previous configuration is still "
+                        "served; `plexrecs check` and the server log name the field (so does this endpoint "
+                        "with the API token)")
+    return public, config_error
 
 
 async def _last_run(state, store, token) -> dict | None:

@@ -6,6 +6,7 @@ Secrets are never read from these files: they come from the environment only (se
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -35,6 +36,14 @@ SECRET_ENV_VARS = (
     "OVERSEERR_API_KEY",
     "API_TOKEN",
 )
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)[^/\s@'\"]*@", re.IGNORECASE)
+
+
+def redact_url_password(text: str) -> str:
+    """``http://user:pass@host`` → ``http://user:***@host``, anywhere in ``text``."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}***@", text)
 
 
 class ConfigError(ValueError):
@@ -242,6 +251,23 @@ class CategoriesFile(_Strict):
 # ---------------------------------------------------------------- loading
 
 
+# Key names that suggest a secret was pasted into the YAML (secrets belong in the environment):
+# an error about such a key never shows its value.
+_SECRET_KEY_NAME = re.compile(r"api[_-]?key|token|secret|passw|pwd|credential|auth|cookie|(^|[_-])key($|[_-])",
+                              re.IGNORECASE)
+MAX_SHOWN_VALUE = 80  # characters of a bad value shown in an error; the rest is cut
+
+
+def looks_secret(key: str) -> bool:
+    return bool(_SECRET_KEY_NAME.search(key))
+
+
+def shown_value(value: Any, limit: int = MAX_SHOWN_VALUE) -> str:
+    """``repr(value)``, cut to ``limit`` characters, with any password in a URL masked."""
+    text = redact_url_password(repr(value))
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _format_errors(exc: ValidationError, data: Any) -> list[str]:
     problems = []
     for err in exc.errors():
@@ -251,19 +277,26 @@ def _format_errors(exc: ValidationError, data: Any) -> list[str]:
             del loc[2]
         path = ".".join(loc) or "(top level)"
         value = err.get("input")
-        if err["type"] == "extra_forbidden":
-            problems.append(f"{path}: unknown key (value {value!r})")
+        secret = bool(loc) and looks_secret(loc[-1])
+        if secret and err["type"] == "extra_forbidden":
+            problems.append(f"{path}: unknown key (value hidden: it looks like a secret; secrets are read from the "
+                            "environment only, e.g. TAUTULLI_API_KEY; remove it from the file)")
+        elif err["type"] == "extra_forbidden":
+            problems.append(f"{path}: unknown key (value {shown_value(value)})")
         elif err["type"] == "missing":
             problems.append(f"{path}: required field is missing")
         elif err["type"] == "union_tag_invalid":
             tag = value.get("type") if isinstance(value, dict) else value
-            problems.append(f"{path}.type: unknown category type {tag!r} (expected genre, title_seed, keyword or seed_list)")
+            problems.append(f"{path}.type: unknown category type {shown_value(tag)} (expected genre, title_seed, keyword or seed_list)")
         elif err["type"] == "union_tag_not_found":
             problems.append(f"{path}.type: required field is missing (genre, title_seed, keyword or seed_list)")
         else:
             msg = err["msg"].removeprefix("Value error, ")
+            if secret:
+                problems.append(f"{path}: {msg} (value hidden: it looks like a secret)")
+                continue
             shown = value if not isinstance(value, (dict, list)) or len(repr(value)) < 120 else "…"
-            problems.append(f"{path}: {msg} (value {shown!r})")
+            problems.append(f"{path}: {msg} (value {shown_value(shown)})")
     return problems
 
 
