@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -57,7 +58,8 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: `timeout_s: .inf` would mean "wait forever", `.nan` breaks every comparison.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- app.yml
@@ -172,6 +174,15 @@ class AppConfig(_Strict):
 # ---------------------------------------------------------------- categories.yml
 
 
+def label_key(label: str) -> str:
+    """What makes two labels the same category for people: case, Unicode compatibility forms
+    (full-width letters) and invisible format characters (zero-width space/joiners, BOM, soft
+    hyphen) do not count; two labels that look alike would otherwise be two categories."""
+    visible = "".join(ch for ch in label if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFKC", visible).casefold()
+
+
+
 class Seed(_Strict):
     title: str = Field(min_length=1)
     year: int | None = Field(None, ge=1870, le=2100)
@@ -198,6 +209,8 @@ class _CategoryBase(_Strict):
             raise ValueError("label must not start or end with spaces")
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             raise ValueError("label must not contain control characters")
+        if not label_key(value).strip():
+            raise ValueError("label has no visible characters")
         return value
 
 
@@ -239,10 +252,12 @@ class CategoriesFile(_Strict):
     def _unique_labels(self) -> "CategoriesFile":
         seen: dict[str, int] = {}
         for index, category in enumerate(self.categories):
-            key = category.label.casefold()
+            key = label_key(category.label)
             if key in seen:
+                first = self.categories[seen[key]].label
+                how = "" if first == category.label else f", which differs from {first!r} only by case, width or invisible characters"
                 raise ValueError(
-                    f"duplicate label {category.label!r} at categories.{index} (first at categories.{seen[key]})"
+                    f"duplicate label {category.label!r} at categories.{index} (first at categories.{seen[key]}{how})"
                 )
             seen[key] = index
         return self
@@ -310,7 +325,20 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(path, [f"cannot read file: {exc.strerror}"]) from None
     try:
-        return yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        try:
+            # Compose first (aliases stay shared nodes, so this is cheap), check how big the
+            # document becomes once aliases are expanded, and only then build Python objects:
+            # a "billion laughs" file would otherwise eat gigabytes before any check ran.
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            problem = _alias_bomb(node)
+            if problem:
+                raise ConfigError(path, [problem])
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -318,6 +346,64 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(path, [f"{where}YAML syntax error: {problem}"]) from None
     except RecursionError:  # PyYAML recurses once per nesting level
         raise ConfigError(path, ["YAML nested too deeply (thousands of levels of [ or {)"]) from None
+
+
+MAX_YAML_NODES = 100_000  # after alias expansion; a large categories.yml has a few thousand
+
+
+def _alias_bomb(root: yaml.Node) -> str | None:
+    """A message naming where the document grows past ``MAX_YAML_NODES`` once aliases are
+    expanded (or refers to itself), else None. Sizes are memoised per node, so a bomb is
+    measured without being expanded."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def children(node: yaml.Node) -> list[tuple[str, yaml.Node]]:
+        if isinstance(node, yaml.SequenceNode):
+            return [(str(i), child) for i, child in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            pairs = []
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                pairs += [(name, key), (name, value)]
+            return pairs
+        return []
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in in_progress:
+            raise _Recursive(node)
+        in_progress.add(id(node))
+        total = 1 + sum(size(child) for _, child in children(node))
+        in_progress.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    try:
+        total = size(root)
+    except _Recursive as exc:
+        mark = exc.node.start_mark
+        return f"line {mark.line + 1}, column {mark.column + 1}: a YAML alias refers to itself"
+    if total <= MAX_YAML_NODES:
+        return None
+    where, node = [], root
+    while isinstance(node, yaml.MappingNode):  # follow the biggest branch down the field names
+        name, child = max(children(node), key=lambda pair: sizes[id(pair[1])], default=(None, None))
+        if child is None or sizes[id(child)] <= MAX_YAML_NODES:
+            break
+        where.append(name)
+        node = child
+    field = ".".join(where) or "(top level)"
+    mark = node.start_mark
+    return (f"{field} (line {mark.line + 1}): YAML aliases expand to {total:,} values, more than the limit of "
+            f"{MAX_YAML_NODES:,} (an alias bomb?); write the values out or use fewer nested aliases")
+
+
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node):
+        self.node = node
 
 
 def _validate(model: type[BaseModel], data: Any, path: Path) -> Any:
