@@ -70,6 +70,15 @@ class AppSection(_Strict):
     schedule_cron: str = "0 3 * * *"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
+    # IANA zone for schedule_cron (e.g. Europe/Berlin); unset: the TZ environment variable, else UTC.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and not is_time_zone(value):
+            raise ValueError("not a known IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -82,6 +91,27 @@ class AppSection(_Strict):
         if not croniter.is_valid(value) or len(value.split()) != 5:
             raise ValueError("not a valid 5-field cron expression")
         return value
+
+
+def is_time_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+        return True
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+
+
+def schedule_timezone(app: "AppConfig", env: dict[str, str] | None = None) -> str:
+    """The zone ``app.schedule_cron`` is read in: ``app.timezone``, else ``TZ`` (what Docker
+    images and compose files set), else UTC. A ``TZ`` that is not an IANA name (POSIX rules
+    like ``CET-1CEST``) is ignored."""
+    env = dict(os.environ) if env is None else env
+    if app.app.timezone:
+        return app.app.timezone
+    tz = (env.get("TZ") or "").strip().removeprefix(":")
+    return tz if tz and not tz.startswith("/") and is_time_zone(tz) else "UTC"
 
 
 class PathsSection(_Strict):
