@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from plexrecs_assets.cli.consoles import console as make_console
 
 from plexrecs_assets.cli import app
 
 ENV_KEYS = ("TAUTULLI_URL", "TAUTULLI_API_KEY", "PLEX_URL", "PLEX_TOKEN", "TMDB_API_BASE", "TMDB_API_KEY",
             "LLM_API_BASE", "LLM_API_KEY", "OVERSEERR_URL", "OVERSEERR_API_KEY")
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 
 def read_emulator_env(proc: subprocess.Popen) -> dict[str, str]:

@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
+from plexrecs_assets.cli.consoles import console
 from rich.table import Table
 
 from plexrecs_assets.cli import app
 from plexrecs_assets.core.config import ConfigError, config_dir_from_env, load_app_config
 from plexrecs_assets.logging_setup import setup_logging
 
-err = Console(stderr=True)
-out = Console()
+err = console(stderr=True)
+out = console()
 
 
 def print_summary(summary) -> None:
