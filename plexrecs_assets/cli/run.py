@@ -18,6 +18,13 @@ out = console()
 
 
 def print_summary(summary) -> None:
+    if not summary.categories:
+        # Nothing reached a category (bad key, service down, the household assets failed):
+        # an empty table would hide the one thing worth reading.
+        title = f"PlexRecs run {', '.join(map(str, summary.job_ids)) or '-'}: {summary.status}"
+        out.print(f"{title}: no category ran. Reason: {summary.error or 'not recorded; see the log above'}",
+                  highlight=False, markup=False)
+        return
     table = Table(title=f"PlexRecs run {', '.join(map(str, summary.job_ids)) or '-'}: {summary.status}")
     for col in ("category", "published", "dropped by reason", "sources", "tokens in/out", "status"):
         table.add_column(col, overflow="fold")
