@@ -229,3 +229,14 @@ def test_serve_warns_at_start_when_listening_beyond_loopback_without_token(tmp_p
     monkeypatch.setenv("API_TOKEN", "tok-123456")
     result = CliRunner().invoke(app, ["serve", "--config-dir", str(layout.config_dir)])
     assert "beyond loopback" not in result.output
+
+
+@pytest.mark.parametrize("headers, status", [({**FORM, "origin": "https://evil.example"}, 403), (FORM, 415),
+                                             ({"content-type": "text/plain", "host": "evil.example"}, 400)])
+def test_an_empty_form_post_is_refused_too(guarded, headers, status):
+    # <form method=post action=".../v1/run"> with no fields: before, it ran every category.
+    client, layout, seen = guarded
+    before = job_runs(layout)
+    response = client.post("/v1/run", content=b"", headers=headers)
+    assert response.status_code == status, response.text
+    assert seen == [] and job_runs(layout) == before
