@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from plexrecs_api.auth import OPEN_PATHS, BearerAuth
 from plexrecs_api.deps import ConfigWatcher
 from plexrecs_api.errors import install_error_handlers
+from plexrecs_api.guard import RequestGuard
 from plexrecs_api.routes import categories, health, pmm, recs, runs
 from plexrecs_api.state import ApiState
 from plexrecs_api.stuck import DagsterRuns
@@ -17,12 +18,14 @@ from plexrecs_api.stuck import DagsterRuns
 API_VERSION = "1.0.0"
 
 
-def create_app(config_dir: str | Path, *, env: dict[str, str] | None = None) -> FastAPI:
+def create_app(config_dir: str | Path, *, env: dict[str, str] | None = None, bind_host: str | None = None) -> FastAPI:
     """Build the API for the configuration in ``config_dir``.
 
     Raises ``ConfigError`` when the configuration is invalid (so ``plexrecs serve`` fails at
     start with a message naming the file, field and value). ``env`` defaults to
-    ``os.environ``; it supplies the URL overrides and the optional ``API_TOKEN``.
+    ``os.environ``; it supplies the URL overrides and the optional ``API_TOKEN``. ``bind_host``
+    is the address actually listened on when it is not ``api.bind_addr``'s (``serve --host``);
+    the Host check allows it.
     """
     env = dict(os.environ) if env is None else dict(env)
     config = ConfigWatcher(config_dir, env=env)
@@ -37,7 +40,7 @@ def create_app(config_dir: str | Path, *, env: dict[str, str] | None = None) -> 
             + (" Bearer-token auth is on (API_TOKEN)." if token else "")
         ),
     )
-    app.state.api = ApiState(config)
+    app.state.api = ApiState(config, token)
     app.state.api.dagster_runs = DagsterRuns(env.get("DAGSTER_HOME") or None)
     install_error_handlers(app)
     for module in (health, categories, runs, recs, pmm):
@@ -45,6 +48,13 @@ def create_app(config_dir: str | Path, *, env: dict[str, str] | None = None) -> 
     if token:
         app.add_middleware(BearerAuth, token=token)
         _document_bearer(app)
+
+    def guard_settings() -> tuple[str, list[str]]:
+        api = config.current().app.api
+        return (bind_host if bind_host is not None else api.host), list(api.allowed_hosts)
+
+    # Added last, so it runs first: a refused request never reaches auth or a route.
+    app.add_middleware(RequestGuard, settings=guard_settings)
     return app
 
 

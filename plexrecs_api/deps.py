@@ -88,6 +88,7 @@ class ConfigWatcher:
         self._files = (self.config_dir / "app.yml", self.config_dir / "categories.yml")
         self._lock = threading.Lock()
         self.error: str | None = None
+        self.error_file: str | None = None  # app.yml or categories.yml (a name, not a path)
         self._sigs = self._signatures()
         self._snapshot = self._load(version=1)  # ConfigError propagates: startup must fail loudly
 
@@ -106,9 +107,9 @@ class ConfigWatcher:
             if sigs != self._sigs:
                 try:
                     self._snapshot = self._load(self._snapshot.version + 1)
-                    self.error = None
+                    self.error = self.error_file = None
                 except ConfigError as exc:
-                    self.error = str(exc)
+                    self.error, self.error_file = str(exc), Path(exc.file).name
                     log.warning("configuration change rejected, still serving the previous one: %s", exc)
                 self._sigs = sigs
         return self._snapshot

@@ -29,13 +29,14 @@ class ErrorBody(BaseModel):
 
 class DatabaseStatus(BaseModel):
     reachable: bool
-    path: str
+    path: str | None = Field(None, description="absolute path of the SQLite file; only with the API token")
     error: str | None = None
 
 
 class ConfigStatus(BaseModel):
     valid: bool
-    error: str | None = Field(None, description="why the last edit of the YAML was rejected (the previous one is still served)")
+    error: str | None = Field(None, description="why the last edit of the YAML was rejected (the previous one is still "
+                                                "served); the field-level details only with the API token")
 
 
 class LastRun(BaseModel):

@@ -15,8 +15,9 @@ from plexrecs_api.stuck import DagsterRuns
 
 
 class ApiState:
-    def __init__(self, config: ConfigWatcher):
+    def __init__(self, config: ConfigWatcher, token: str | None = None):
         self.config = config
+        self.token = token  # API_TOKEN: /v1/health shows paths and error details only to its bearer
         self.runs = RunService()
         self.cache = AnswerCache()
         self._stores: dict[str, Store] = {}

@@ -6,7 +6,7 @@ environment through ``EnvVar`` and never appear in run config.
 """
 from dagster import Definitions, EnvVar, in_process_executor
 
-from plexrecs_assets.core.config import config_dir_from_env, load_app_config
+from plexrecs_assets.core.config import config_dir_from_env, load_app_config, schedule_timezone
 from plexrecs_assets.defs.history.assets import plex_inventory, taste_profile, watch_history
 from plexrecs_assets.defs.recs.assets import build_category_assets
 from plexrecs_assets.defs.recs.checks import (
@@ -26,7 +26,7 @@ def build_definitions() -> Definitions:
         assets=[watch_history, plex_inventory, taste_profile, *build_category_assets(partitions)],
         asset_checks=[resolved_not_owned, resolved_not_seen, resolved_not_recent, resolved_on_topic, pmm_files_valid],
         jobs=[job],
-        schedules=[build_daily_schedule(job, app.app.schedule_cron, config_dir)],
+        schedules=[build_daily_schedule(job, app.app.schedule_cron, config_dir, schedule_timezone(app))],
         executor=in_process_executor,
         resources={
             "settings": PlexRecsSettings(config_dir=str(config_dir)),

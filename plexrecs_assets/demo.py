@@ -54,5 +54,25 @@ def write_demo_config(config_dir: Path, data_dir: Path, emulator_env: dict[str, 
     (config_dir / "categories.yml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
 
 
+def ensure_demo_config(config_dir: Path, data_dir: Path, emulator_env: dict[str, str]) -> list[Path]:
+    """Write the demo's app.yml and categories.yml only where they are missing, so edits made
+    between demo runs survive; returns the files that were kept. A kept app.yml still reaches
+    the emulators: their URLs travel in the environment (TAUTULLI_URL, ...), which wins over
+    the file's stale ports."""
+    config_dir = Path(config_dir)
+    kept = [config_dir / name for name in ("app.yml", "categories.yml") if (config_dir / name).exists()]
+    if len(kept) == 2:
+        return kept
+    scratch = config_dir / ".demo-config.tmp"
+    write_demo_config(scratch, data_dir, emulator_env)
+    for name in ("app.yml", "categories.yml"):
+        if not (config_dir / name).exists():
+            (scratch / name).replace(config_dir / name)
+    for leftover in scratch.iterdir():
+        leftover.unlink()
+    scratch.rmdir()
+    return kept
+
+
 def secrets_env(emulator_env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in emulator_env.items() if k in SECRET_KEYS}

@@ -15,7 +15,7 @@ import sys
 from datetime import datetime, timezone
 from typing import IO, Iterable
 
-from plexrecs_assets.core.config import SECRET_ENV_VARS
+from plexrecs_assets.core.config import SECRET_ENV_VARS, redact_url_password
 
 MASK = "***"
 # Credentials that travel in URLs or headers, whatever the secret's value is.
@@ -54,7 +54,7 @@ class Redactor:
             text = text.replace(secret, MASK)
         for pattern in _SECRET_PATTERNS:
             text = pattern.sub(rf"\1{MASK}", text)
-        return text
+        return redact_url_password(text)  # http://user:password@host
 
 
 class RedactSecretsFilter(logging.Filter):

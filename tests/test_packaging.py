@@ -260,6 +260,13 @@ def test_compose_ports_match_the_image_and_the_commands(compose, runtime):
     assert api_url == f"http://dagster-webserver:{web[web.index('-p') + 1]}"
 
 
+def test_compose_publishes_the_dagster_ui_on_loopback_only(compose):
+    # The UI has no login and can launch runs: reachable from other machines only through a proxy.
+    for mapping in compose["services"]["dagster-webserver"]["ports"]:
+        assert str(mapping).startswith("127.0.0.1:"), mapping
+    assert (ROOT / "docs" / "reverse-proxy.md").is_file()
+
+
 def test_env_example_lists_every_secret_with_placeholders():
     lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
     assigned = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))

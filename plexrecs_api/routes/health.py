@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import time
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -25,7 +27,8 @@ async def health(request: Request) -> Response:
     """Whether the database is reachable, and the status and time of the last run. Never fails
     because the database is missing or broken: that is reported as ``reachable: false``.
     ``degraded`` also when a run has been queued or running for longer than
-    ``api.stuck_run_after_s`` (listed in ``stuck_runs`` with its id and for how long)."""
+    ``api.stuck_run_after_s`` (listed in ``stuck_runs`` with its id and for how long).
+    The database path and the configuration error's details are shown only with the API token."""
     state = api_state(request)
     snapshot = state.config.current()
     store = state.store(snapshot)
@@ -47,6 +50,8 @@ async def health(request: Request) -> Response:
         database["error"] = f"cannot read the database {store.path}: {getattr(exc, 'orig', None) or exc.__class__.__name__}"
     stuck = _merge(stuck, await _stuck_dagster_runs(state, limit_s))
     config_error = state.config.error
+    if not _authenticated(request, state.token):
+        database, config_error = _public(database, store.path, config_error, state.config.error_file)
     body = {
         "status": "ok" if database["reachable"] and config_error is None and not stuck else "degraded",
         "database": database,
@@ -56,6 +61,24 @@ async def health(request: Request) -> Response:
         "stuck_runs": stuck,
     }
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+
+def _authenticated(request: Request, token: str | None) -> bool:
+    given = request.headers.get("authorization", "").encode()
+    return bool(token) and hmac.compare_digest(given, f"Bearer {token}".encode())
+
+
+def _public(database: dict, db_path: Path, config_error: str | None, error_file: str | None) -> tuple[dict, str | None]:
+    """Health as anyone may see it (the endpoint is open for container health checks): no
+    absolute path, and no text of a rejected configuration (it may quote what was pasted)."""
+    public = {k: v for k, v in database.items() if k != "path"}
+    if public.get("error"):
+        public["error"] = public["error"].replace(str(db_path), db_path.name)
+    if config_error is not None:
+        config_error = (f"{error_file or 'the configuration'} is invalid, the previous configuration is still "
+                        "served; `plexrecs check` and the server log name the field (so does this endpoint "
+                        "with the API token)")
+    return public, config_error
 
 
 async def _last_run(state, store, token) -> dict | None:

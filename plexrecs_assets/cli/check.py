@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import typer
-from rich.console import Console
+from plexrecs_assets.cli.consoles import console
 from rich.markup import escape
 
 from plexrecs_assets.cli import app
@@ -23,8 +23,8 @@ from plexrecs_assets.logging_setup import setup_logging
 CHECK_TIMEOUT_S = 5.0
 CHECK_RETRY = RetryPolicy(attempts=2, backoff_s=0.2, max_wait_s=1.0)
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
+err = console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _service_checks(cfg: AppConfig) -> list[tuple[str, str, Callable[[str], CheckResult]]]:

@@ -7,19 +7,26 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from plexrecs_assets.cli import app
+from plexrecs_assets.cli.consoles import console
 from plexrecs_assets.core.config import ConfigError, config_dir_from_env, load_app_config
 from plexrecs_assets.logging_setup import setup_logging
 
-err = Console(stderr=True)
-out = Console()
+err = console(stderr=True)
+out = console()
 
 
 def print_summary(summary) -> None:
+    if not summary.categories:
+        # Nothing reached a category (bad key, service down, the household assets failed):
+        # an empty table would hide the one thing worth reading.
+        title = f"PlexRecs run {', '.join(map(str, summary.job_ids)) or '-'}: {summary.status}"
+        out.print(f"{title}: no category ran. Reason: {summary.error or 'not recorded; see the log above'}",
+                  highlight=False, markup=False)
+        return
     table = Table(title=f"PlexRecs run {', '.join(map(str, summary.job_ids)) or '-'}: {summary.status}")
     for col in ("category", "published", "dropped by reason", "sources", "tokens in/out", "status"):
         table.add_column(col, overflow="fold")

@@ -6,12 +6,29 @@ environment to require ``Authorization: Bearer <API_TOKEN>`` on every endpoint e
 """
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from plexrecs_assets.cli import app
+
+
+def exposure_warning(bind_host: str, token: str | None) -> str | None:
+    """A warning when anyone beyond this machine can reach an API that asks for no token."""
+    if token:
+        return None
+    name = bind_host.strip("[]").lower()
+    try:
+        loopback = ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = name == "localhost" or name.endswith(".localhost")
+    if loopback:
+        return None
+    return (f"warning: the API listens on {bind_host}, beyond loopback, and API_TOKEN is not set: anyone who can "
+            "reach this address can read the recommendations and start runs (which spend LLM tokens). "
+            "Set API_TOKEN, or bind to 127.0.0.1 (api.bind_addr) on a machine others can reach.")
 
 
 @app.command()
@@ -29,9 +46,11 @@ def serve(
     from plexrecs_api.app import create_app
     from plexrecs_assets.core.config import ConfigError, config_dir_from_env
 
+    import os
+
     config_dir = config_dir or config_dir_from_env()
     try:
-        api = create_app(config_dir)
+        api = create_app(config_dir, bind_host=host)
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
@@ -51,5 +70,8 @@ def serve(
     bind_host = host or settings.api.host
     bind_port = port or settings.api.port
     typer.echo(f"PlexRecs API on http://{bind_host}:{bind_port} (config {config_dir}); OpenAPI at /openapi.json", err=True)
+    warning = exposure_warning(bind_host, os.environ.get("API_TOKEN") or None)
+    if warning:
+        typer.echo(warning, err=True)
     uvicorn.run(api, host=bind_host, port=bind_port, log_level=settings.app.log_level, access_log=access_log,
                 server_header=False, proxy_headers=False, log_config=None)

@@ -14,6 +14,8 @@ from typing import Any, Iterable
 
 import httpx
 
+from plexrecs_assets.core.config import redact_url_password
+
 log = logging.getLogger("plexrecs.clients")
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
@@ -45,8 +47,9 @@ class ServiceAuthError(ServiceError):
 
 
 def redact_url(url: str | httpx.URL) -> str:
-    """Strip credentials from a URL's query string (keys are kept so the shape is visible)."""
-    text = str(url)
+    """Strip credentials from a URL's query string (keys are kept so the shape is visible) and
+    the password from its ``user:password@`` part."""
+    text = redact_url_password(str(url))
     for name in SECRET_PARAMS:
         text = re.sub(rf"([?&]{re.escape(name)}=)[^&#]*", r"\1***", text, flags=re.IGNORECASE)
     return text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -41,6 +42,14 @@ SECRET_ENV_VARS = (
 )
 
 
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)[^/\s@'\"]*@", re.IGNORECASE)
+
+
+def redact_url_password(text: str) -> str:
+    """``http://user:pass@host`` → ``http://user:***@host``, anywhere in ``text``."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}***@", text)
+
+
 class ConfigError(ValueError):
     """Invalid configuration. ``str()`` is a readable, multi-line message for people."""
 
@@ -52,7 +61,8 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: `timeout_s: .inf` would mean "wait forever", `.nan` breaks every comparison.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- app.yml
@@ -63,6 +73,15 @@ class AppSection(_Strict):
     schedule_cron: str = "0 3 * * *"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
+    # IANA zone for schedule_cron (e.g. Europe/Berlin); unset: the TZ environment variable, else UTC.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and not is_time_zone(value):
+            raise ValueError("not a known IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -75,6 +94,27 @@ class AppSection(_Strict):
         if not croniter.is_valid(value) or len(value.split()) != 5:
             raise ValueError("not a valid 5-field cron expression")
         return value
+
+
+def is_time_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+        return True
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+
+
+def schedule_timezone(app: "AppConfig", env: dict[str, str] | None = None) -> str:
+    """The zone ``app.schedule_cron`` is read in: ``app.timezone``, else ``TZ`` (what Docker
+    images and compose files set), else UTC. A ``TZ`` that is not an IANA name (POSIX rules
+    like ``CET-1CEST``) is ignored."""
+    env = dict(os.environ) if env is None else env
+    if app.app.timezone:
+        return app.app.timezone
+    tz = (env.get("TZ") or "").strip().removeprefix(":")
+    return tz if tz and not tz.startswith("/") and is_time_zone(tz) else "UTC"
 
 
 class PathsSection(_Strict):
@@ -146,6 +186,9 @@ class ApiSection(_Strict):
     run_wait_timeout_s: float = Field(3600.0, gt=0, le=86400)
     # /v1/health says "degraded" when a run has been queued or running for longer than this.
     stuck_run_after_s: float = Field(7200.0, gt=0, le=7 * 86400)
+    # Host names (besides loopback and the bind address) the API answers to, e.g. the name a
+    # reverse proxy or a dashboard uses; ".example.org" allows subdomains, "*" disables the check.
+    allowed_hosts: list[str] = Field(default_factory=list)
 
     @field_validator("bind_addr")
     @classmethod
@@ -153,6 +196,15 @@ class ApiSection(_Strict):
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("expected HOST:PORT, e.g. 0.0.0.0:8080")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not entry.strip() or any(ch.isspace() or ch in "/@?#" for ch in entry):
+                raise ValueError(f"{entry!r:.80} is not a host name (expected e.g. plexrecs.example.org, "
+                                 "without scheme or path)")
         return value
 
     @property
@@ -176,6 +228,15 @@ class AppConfig(_Strict):
 
 
 # ---------------------------------------------------------------- categories.yml
+
+
+def label_key(label: str) -> str:
+    """What makes two labels the same category for people: case, Unicode compatibility forms
+    (full-width letters) and invisible format characters (zero-width space/joiners, BOM, soft
+    hyphen) do not count; two labels that look alike would otherwise be two categories."""
+    visible = "".join(ch for ch in label if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFKC", visible).casefold()
+
 
 
 class Seed(_Strict):
@@ -241,6 +302,8 @@ class _CategoryBase(_Strict):
             raise ValueError("label must not start or end with spaces")
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             raise ValueError("label must not contain control characters")
+        if not label_key(value).strip():
+            raise ValueError("label has no visible characters")
         return value
 
 
@@ -282,10 +345,12 @@ class CategoriesFile(_Strict):
     def _unique_labels(self) -> "CategoriesFile":
         seen: dict[str, int] = {}
         for index, category in enumerate(self.categories):
-            key = category.label.casefold()
+            key = label_key(category.label)
             if key in seen:
+                first = self.categories[seen[key]].label
+                how = "" if first == category.label else f", which differs from {first!r} only by case, width or invisible characters"
                 raise ValueError(
-                    f"duplicate label {category.label!r} at categories.{index} (first at categories.{seen[key]})"
+                    f"duplicate label {category.label!r} at categories.{index} (first at categories.{seen[key]}{how})"
                 )
             seen[key] = index
         ids: dict[str, int] = {}
@@ -303,6 +368,23 @@ class CategoriesFile(_Strict):
 # ---------------------------------------------------------------- loading
 
 
+# Key names that suggest a secret was pasted into the YAML (secrets belong in the environment):
+# an error about such a key never shows its value.
+_SECRET_KEY_NAME = re.compile(r"api[_-]?key|token|secret|passw|pwd|credential|auth|cookie|(^|[_-])key($|[_-])",
+                              re.IGNORECASE)
+MAX_SHOWN_VALUE = 80  # characters of a bad value shown in an error; the rest is cut
+
+
+def looks_secret(key: str) -> bool:
+    return bool(_SECRET_KEY_NAME.search(key))
+
+
+def shown_value(value: Any, limit: int = MAX_SHOWN_VALUE) -> str:
+    """``repr(value)``, cut to ``limit`` characters, with any password in a URL masked."""
+    text = redact_url_password(repr(value))
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _format_errors(exc: ValidationError, data: Any) -> list[str]:
     problems = []
     for err in exc.errors():
@@ -312,21 +394,28 @@ def _format_errors(exc: ValidationError, data: Any) -> list[str]:
             del loc[2]
         path = ".".join(loc) or "(top level)"
         value = err.get("input")
-        if err["type"] == "extra_forbidden":
-            problems.append(f"{path}: unknown key (value {value!r})")
+        secret = bool(loc) and looks_secret(loc[-1])
+        if secret and err["type"] == "extra_forbidden":
+            problems.append(f"{path}: unknown key (value hidden: it looks like a secret; secrets are read from the "
+                            "environment only, e.g. TAUTULLI_API_KEY; remove it from the file)")
+        elif err["type"] == "extra_forbidden":
+            problems.append(f"{path}: unknown key (value {shown_value(value)})")
         elif err["type"] == "missing":
             problems.append(f"{path}: required field is missing")
         elif err["type"] == "union_tag_invalid":
             tag = value.get("type") if isinstance(value, dict) else value
-            problems.append(f"{path}.type: unknown category type {tag!r} (expected genre, title_seed, keyword or seed_list)")
+            problems.append(f"{path}.type: unknown category type {shown_value(tag)} (expected genre, title_seed, keyword or seed_list)")
         elif err["type"] == "union_tag_not_found":
             problems.append(f"{path}.type: required field is missing (genre, title_seed, keyword or seed_list)")
         elif not err["loc"] and err["msg"].removeprefix("Value error, ").startswith("categories."):
             problems.append(err["msg"].removeprefix("Value error, "))
         else:
             msg = err["msg"].removeprefix("Value error, ")
+            if secret:
+                problems.append(f"{path}: {msg} (value hidden: it looks like a secret)")
+                continue
             shown = value if not isinstance(value, (dict, list)) or len(repr(value)) < 120 else "…"
-            problems.append(f"{path}: {msg} (value {shown!r})")
+            problems.append(f"{path}: {msg} (value {shown_value(shown)})")
     return problems
 
 
@@ -340,7 +429,20 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(path, [f"cannot read file: {exc.strerror}"]) from None
     try:
-        return yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)
+        try:
+            # Compose first (aliases stay shared nodes, so this is cheap), check how big the
+            # document becomes once aliases are expanded, and only then build Python objects:
+            # a "billion laughs" file would otherwise eat gigabytes before any check ran.
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            problem = _alias_bomb(node)
+            if problem:
+                raise ConfigError(path, [problem])
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -348,6 +450,64 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(path, [f"{where}YAML syntax error: {problem}"]) from None
     except RecursionError:  # PyYAML recurses once per nesting level
         raise ConfigError(path, ["YAML nested too deeply (thousands of levels of [ or {)"]) from None
+
+
+MAX_YAML_NODES = 100_000  # after alias expansion; a large categories.yml has a few thousand
+
+
+def _alias_bomb(root: yaml.Node) -> str | None:
+    """A message naming where the document grows past ``MAX_YAML_NODES`` once aliases are
+    expanded (or refers to itself), else None. Sizes are memoised per node, so a bomb is
+    measured without being expanded."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def children(node: yaml.Node) -> list[tuple[str, yaml.Node]]:
+        if isinstance(node, yaml.SequenceNode):
+            return [(str(i), child) for i, child in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            pairs = []
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                pairs += [(name, key), (name, value)]
+            return pairs
+        return []
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in in_progress:
+            raise _Recursive(node)
+        in_progress.add(id(node))
+        total = 1 + sum(size(child) for _, child in children(node))
+        in_progress.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    try:
+        total = size(root)
+    except _Recursive as exc:
+        mark = exc.node.start_mark
+        return f"line {mark.line + 1}, column {mark.column + 1}: a YAML alias refers to itself"
+    if total <= MAX_YAML_NODES:
+        return None
+    where, node = [], root
+    while isinstance(node, yaml.MappingNode):  # follow the biggest branch down the field names
+        name, child = max(children(node), key=lambda pair: sizes[id(pair[1])], default=(None, None))
+        if child is None or sizes[id(child)] <= MAX_YAML_NODES:
+            break
+        where.append(name)
+        node = child
+    field = ".".join(where) or "(top level)"
+    mark = node.start_mark
+    return (f"{field} (line {mark.line + 1}): YAML aliases expand to {total:,} values, more than the limit of "
+            f"{MAX_YAML_NODES:,} (an alias bomb?); write the values out or use fewer nested aliases")
+
+
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node):
+        self.node = node
 
 
 def _validate(model: type[BaseModel], data: Any, path: Path) -> Any:

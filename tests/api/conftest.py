@@ -69,7 +69,8 @@ def filled(request, tmp_path_factory) -> Filled:
 
 @pytest.fixture
 def client(filled: Filled):
-    with TestClient(create_app(filled.config_dir, env={}), raise_server_exceptions=False) as c:
+    with TestClient(create_app(filled.config_dir, env={}), raise_server_exceptions=False,
+                    base_url="http://127.0.0.1") as c:
         yield c
 
 

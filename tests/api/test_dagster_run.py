@@ -173,3 +173,31 @@ def test_post_run_waits_with_a_bound_and_health_names_the_blocking_run(loop_mode
     stuck = {r["dagster_run_id"]: r for r in health["stuck_runs"]}
     assert stuck[blocker_id]["status"] == "STARTED" and stuck[blocker_id]["for_s"] >= 1
     assert any(r["status"] == "QUEUED" for r in stuck.values()), stuck
+
+
+RUNS_QUERY = "{ runsOrError { __typename ... on Runs { results { runId status } } } }"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_a_browser_cannot_start_a_run(loop_mode, tmp_path):
+    """Issue 12: a web page making the browser post a form, or a DNS-rebinding page (foreign
+    Host), is refused and no run starts, neither in PlexRecs' store nor in Dagster."""
+    api, _labels = loop_mode
+    ui = yaml.safe_load((tmp_path / "config" / "app.yml").read_text(encoding="utf-8"))["api"]["dagster_url"]
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    attempts = [
+        {**form, "origin": "https://evil.example"},
+        {**form, "host": "evil.example"},
+        {"content-type": "text/plain", "origin": "https://evil.example"},
+        {"content-type": "application/json", "host": "evil.example:80"},
+    ]
+    # An empty form (<form method=post>) is the one that ran everything before the fix.
+    for headers, body in [(h, b) for h in attempts for b in (b"", b"categories=Cozy")]:
+        answer = httpx.post(f"{api}/v1/run", content=body, headers=headers, timeout=30)
+        assert 400 <= answer.status_code < 500, (headers, answer.text)
+        assert answer.json()["error"]["code"] in ("origin_not_allowed", "host_not_allowed", "unsupported_media_type")
+    runs = httpx.post(f"{ui}/graphql", json={"query": RUNS_QUERY}, timeout=30).json()["data"]["runsOrError"]
+    assert runs["results"] == [], runs
+    health = httpx.get(f"{api}/v1/health", timeout=5).json()
+    assert health["last_run"] is None and health["run_in_progress"] is False

@@ -34,7 +34,7 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
 
 
 def api(layout, **env) -> TestClient:
-    return TestClient(create_app(layout.config_dir, env=env), raise_server_exceptions=False)
+    return TestClient(create_app(layout.config_dir, env=env), raise_server_exceptions=False, base_url="http://127.0.0.1")
 
 
 @pytest.mark.parametrize("path", [
@@ -213,7 +213,7 @@ def test_config_edits_are_picked_up_and_broken_edits_reported(synthetic):
         path.write_text("categories:\n  - label: Broken\n    type: nonsense\n", encoding="utf-8")
         health = c.get("/v1/health").json()
         assert health["status"] == "degraded" and health["config"]["valid"] is False
-        assert "categories.yml" in health["config"]["error"] and "nonsense" in health["config"]["error"]
+        assert "categories.yml" in health["config"]["error"] and "nonsense" not in health["config"]["error"]
         assert [x["label"] for x in c.get("/v1/categories").json()["categories"]] == labels
 
 

@@ -62,7 +62,7 @@ def test_series_collection_is_retired_when_the_category_drops_series(demo_env, d
 
     from plexrecs_api.app import create_app
 
-    latest = TestClient(create_app(demo_env / "config", env={})).get("/v1/runs/latest")
+    latest = TestClient(create_app(demo_env / "config", env={}), base_url="http://127.0.0.1").get("/v1/runs/latest")
     assert latest.status_code == 200, latest.text
     (api_cat,) = latest.json()["categories"]
     assert [(k["media_type"], k["state"], k["in_plex"], len(k["add_missing"])) for k in api_cat["kometa"]] == [

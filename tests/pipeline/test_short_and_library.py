@@ -56,7 +56,7 @@ def test_short_empty_and_library_categories(demo_env, demo_suite):
                        .read_text(encoding="utf-8"))["items"]
     assert all((i["medium"], i["tmdb_id"]) in owned and "Comedy" in i["genres"] for i in items)
 
-    with TestClient(create_app(config_dir=demo_env / "config")) as client:
+    with TestClient(create_app(config_dir=demo_env / "config"), base_url="http://127.0.0.1") as client:
         run = client.get("/v1/runs/latest").json()
     shorts = {c["label"]: c["short"] for c in run["categories"]}
     assert shorts["Crime History"] == thin.short and shorts["Nothing Fits"] and shorts["Owned Comedies"] is None

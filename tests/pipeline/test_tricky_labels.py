@@ -105,7 +105,7 @@ def test_dagster_partitions_are_the_ids(tricky, monkeypatch):
 
 def test_api_serves_the_labels_and_the_ids(tricky):
     root, _, _ = tricky
-    with TestClient(create_app(root / "config", env={}), raise_server_exceptions=False) as client:
+    with TestClient(create_app(root / "config", env={}), raise_server_exceptions=False, base_url="http://127.0.0.1") as client:
         categories = client.get("/v1/categories").json()["categories"]
         assert [(c["label"], c["id"]) for c in categories] == [(l, default_category_id(l)) for l in TRICKY_LABELS]
         for label in TRICKY_LABELS:

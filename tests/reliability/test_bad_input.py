@@ -76,7 +76,7 @@ def test_hostile_labels_stay_inside_the_output_dirs_and_round_trip(make_workspac
             assert name == collection_title(label, medium) and label in name
             assert manifest[path.name]["label"] == label
 
-    client = TestClient(create_app(ws.config_dir, env={}))
+    client = TestClient(create_app(ws.config_dir, env={}), base_url="http://127.0.0.1")
     for label in ODD_LABELS:
         # Dots too: a bare ".." segment would be resolved away by the HTTP client.
         answer = client.get(f"/v1/recs/{quote(label, safe='').replace('.', '%2E')}/latest")

@@ -50,7 +50,7 @@ def test_second_run_refuses_while_reads_stay_whole(make_workspace, suite):
     ws = make_workspace(suite)
     first = ws.run()
     assert first.status == "success", first.error
-    client = TestClient(create_app(ws.config_dir, env={}))
+    client = TestClient(create_app(ws.config_dir, env={}), base_url="http://127.0.0.1")
     _read_everything(client, ws)
 
     running = ws.plexrecs("run", "--config-dir", str(ws.config_dir))

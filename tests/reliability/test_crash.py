@@ -114,7 +114,7 @@ def test_sigkill_mid_run_then_next_run_recovers(make_workspace, suite):
     _assert_a_queued_run_starts(ws)
 
     # The API serves the recovered run, not the killed one.
-    client = TestClient(create_app(ws.config_dir, env={}))
+    client = TestClient(create_app(ws.config_dir, env={}), base_url="http://127.0.0.1")
     latest = client.get("/v1/runs/latest")
     assert latest.status_code == 200 and latest.json()["status"] == "success"
     for label in LABELS:

@@ -86,7 +86,7 @@ def test_secrets_never_reach_files_logs_or_api(make_workspace, secret_suite, cap
     assert any("llm" in r.getMessage() and "401" in r.getMessage() for r in caplog.records)
 
     # 4. The API, with bearer auth on, answering good and bad requests.
-    client = TestClient(create_app(ws.config_dir, env={"API_TOKEN": API_TOKEN}))
+    client = TestClient(create_app(ws.config_dir, env={"API_TOKEN": API_TOKEN}), base_url="http://127.0.0.1")
     good = {"Authorization": f"Bearer {API_TOKEN}"}
     paths = ["/v1/health", "/v1/categories", "/v1/runs/latest", "/v1/pmm/collections", "/openapi.json",
              "/v1/recs/nope/latest", *(f"/v1/recs/{quote(label, safe='')}/latest" for label in LABELS),

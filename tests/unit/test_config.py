@@ -94,3 +94,80 @@ def test_lookback_days_all_reads_the_whole_history(tmp_path):
             load_app_config(tmp_path, env={})
         assert "app.yml" in str(info.value) and "tautulli.lookback_days" in str(info.value)
         assert bad in str(info.value)
+
+
+BILLION_LAUGHS = """\
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+@pytest.mark.parametrize("loader, name", [(load_app_config, "app.yml"), (load_categories, "categories.yml")])
+def test_a_yaml_alias_bomb_is_refused_before_it_is_built(tmp_path, loader, name):
+    import resource
+
+    (tmp_path / name).write_text(BILLION_LAUGHS, encoding="utf-8")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ConfigError) as err:
+        loader(tmp_path, **({"env": {}} if name == "app.yml" else {}))
+    message = str(err.value)
+    assert str(tmp_path / name) in message and "alias bomb" in message
+    assert message.count("i (line 9)") == 1  # names where the growth is
+    # 9**9 values would be gigabytes; refusing costs next to nothing (ru_maxrss is in KiB).
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024
+
+
+def test_a_self_referring_alias_is_refused(tmp_path):
+    (tmp_path / "app.yml").write_text("app: &x\n  mode: [*x]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="refers to itself|app.mode"):
+        load_app_config(tmp_path, env={})
+
+
+def test_ordinary_aliases_still_work(tmp_path):
+    (tmp_path / "categories.yml").write_text(
+        "x: &g {include_genres: [Drama]}\ncategories:\n  - {label: A, type: genre, tmdb_filters: *g}\n"
+        "  - {label: B, type: genre, tmdb_filters: *g}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="categories.yml[\\s\\S]*x: unknown key"):
+        load_categories(tmp_path)  # the anchor's holder is an unknown key; the aliases themselves are fine
+    (tmp_path / "categories.yml").write_text(
+        "categories:\n  - {label: A, type: genre, tmdb_filters: &g {include_genres: [Drama]}}\n"
+        "  - {label: B, type: genre, tmdb_filters: *g}\n", encoding="utf-8")
+    assert [c.tmdb_filters.include_genres for c in load_categories(tmp_path)] == [["Drama"], ["Drama"]]
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", ".NaN", "1e999"])
+def test_infinite_or_nan_numbers_are_refused(tmp_path, value):
+    (tmp_path / "app.yml").write_text(f"recommender:\n  timeout_s: {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_app_config(tmp_path, env={})
+    assert str(tmp_path / "app.yml") in str(err.value) and "recommender.timeout_s" in str(err.value)
+
+
+@pytest.mark.parametrize("second", ["True\u200bCrime", "TRUE CRIME", "True Crime\u200d", "\ufeffTrue Crime",
+                                    "Ｔｒｕｅ Ｃｒｉｍｅ", "True\u00adCrime"])
+def test_labels_that_differ_only_by_invisible_or_case_characters_are_duplicates(tmp_path, second):
+    import yaml
+
+    first = "TrueCrime" if "\u200b" in second or "\u00ad" in second else "True Crime"
+    (tmp_path / "categories.yml").write_text(yaml.safe_dump({"categories": [
+        {"label": first, "type": "keyword", "mood_keywords": ["a"]},
+        {"label": second, "type": "keyword", "mood_keywords": ["b"]},
+    ]}, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_categories(tmp_path)
+    message = str(err.value)
+    assert str(tmp_path / "categories.yml") in message and "duplicate label" in message and "categories.1" in message
+
+
+def test_an_invisible_label_is_refused(tmp_path):
+    (tmp_path / "categories.yml").write_text(
+        'categories:\n  - {label: "\\u200b\\u200b", type: keyword, mood_keywords: [a]}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="categories.0.label: label has no visible characters"):
+        load_categories(tmp_path)

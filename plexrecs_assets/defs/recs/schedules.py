@@ -27,8 +27,9 @@ def build_job(partitions_def: PartitionsDefinition):
     )
 
 
-def build_daily_schedule(job, cron: str, config_dir: str | Path) -> ScheduleDefinition:
-    @schedule(job=job, cron_schedule=cron, description="Daily run of every category (app.schedule_cron).",
+def build_daily_schedule(job, cron: str, config_dir: str | Path, timezone: str = "UTC") -> ScheduleDefinition:
+    @schedule(job=job, cron_schedule=cron, execution_timezone=timezone,
+              description=f"Daily run of every category (app.schedule_cron, in {timezone}).",
               # Loop mode means "run on the schedule": the daemon picks it up without a click in the UI.
               default_status=DefaultScheduleStatus.RUNNING)
     def daily_recommendations(context: ScheduleEvaluationContext):
