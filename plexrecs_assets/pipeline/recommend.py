@@ -212,6 +212,16 @@ def resolve_seeds(category: dict, tmdb: TmdbFacts, misses: Misses | None = None)
     return found
 
 
+def _unless_not_found(job) -> list:
+    """Run ``job``'s fetch; an anchor TMDb no longer knows (404) adds nothing, the others still do."""
+    try:
+        return job[1]()
+    except ServiceError as exc:
+        if exc.kind == "not_found":
+            return []
+        raise
+
+
 def _genre_param(names, ids: dict[str, int], joiner: str) -> str | None:
     """TMDb genre ids for ``names`` joined with ``joiner`` (',' = all of them, '|' = any).
     A movie genre name also finds its series counterpart ("Science Fiction" → "Sci-Fi & Fantasy").
@@ -319,20 +329,16 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
         stream["next"], stream["total"] = 1, None
 
     def run_job(job):
-        try:
-            if job[0] == "anchor":
-                _, label, (medium, tmdb_id), rel = job
-                fetch = tmdb.recommendations if rel == "recommendations" else tmdb.similar
-                return label, misses.call(fetch, medium, tmdb_id, meter=meter, default=[]), None
-            _, stream, page = job
-            params = {k: stream.get(k) for k in ("with_genres", "without_genres", "with_keywords")}
-            rows, total = misses.call(tmdb.discover_page, stream["medium"], page, meter=meter, **params,
-                                      default=([], None))
-            return f"discover:{stream['medium']}", rows, total
-        except ServiceError as exc:
-            if exc.kind == "not_found":  # an anchor TMDb no longer knows adds nothing; the others still do
-                return "", [], 0
-            raise
+        if job[0] == "anchor":
+            _, label, (medium, tmdb_id), rel = job
+            fetch = tmdb.recommendations if rel == "recommendations" else tmdb.similar
+            return label, _unless_not_found((label, lambda: misses.call(fetch, medium, tmdb_id, meter=meter,
+                                                                          default=[]))), None
+        _, stream, page = job
+        params = {k: stream.get(k) for k in ("with_genres", "without_genres", "with_keywords")}
+        rows, total = misses.call(tmdb.discover_page, stream["medium"], page, meter=meter, **params,
+                                  default=([], None))
+        return f"discover:{stream['medium']}", rows, total
 
     while True:
         if len(pool) >= target:
