@@ -10,11 +10,12 @@ LONG_ERROR = "tmdb: unreachable at http://127.0.0.1:9/3/search/movie: connection
 LONG_FILE = "/srv/" + "/".join(["a-rather-long-folder-name"] * 6) + "/plexrecs-true-crime-4cfab3-movies.yml"
 
 SUMMARY = f"""
-from types import SimpleNamespace as N
 from plexrecs_assets.cli.run import print_summary
-cats = [N(label="True Crime", published=0, dropped={{"unresolved": 3}}, files=[{LONG_FILE!r}], prompt_tokens=10,
+from plexrecs_assets.pipeline.runs import CategorySummary
+cats = [CategorySummary(label="True Crime", type="movie", published=0, dropped={{"unresolved": 3}}, files=[{LONG_FILE!r}], prompt_tokens=10,
           completion_tokens=5, model="gpt-4o-mini", status="failed", error={LONG_ERROR!r})]
-print_summary(N(job_ids=[7], status="failed", categories=cats, error={LONG_ERROR!r}))
+from plexrecs_assets.runner import RunSummary
+print_summary(RunSummary(job_ids=[7], status="failed", categories=cats, error={LONG_ERROR!r}))
 """
 
 
@@ -33,13 +34,16 @@ def test_summary_is_not_wrapped_when_piped():
 
 def test_a_summary_without_categories_prints_the_reason_not_an_empty_table():
     result = run_python("""
-from types import SimpleNamespace as N
 from plexrecs_assets.cli.run import print_summary
-print_summary(N(job_ids=[3], status="failed", categories=[], error="watch_history: tautulli: auth HTTP 401"))
+from plexrecs_assets.runner import RunSummary
+print_summary(RunSummary(job_ids=[3], status="failed", categories=[], error="watch_history: tautulli: auth HTTP 401"))
 """)
     assert result.returncode == 0, result.stderr
     assert "no category ran. Reason: watch_history: tautulli: auth HTTP 401" in result.stdout
     assert "┃" not in result.stdout and "category" not in result.stdout.replace("no category ran", "")
+    # The one-line error still reaches stderr, where scripts and `plexrecs run` users look for it.
+    assert [l for l in result.stderr.splitlines() if l.startswith("error:")] == [
+        "error: watch_history: tautulli: auth HTTP 401"]
 
 
 def test_a_real_run_that_fails_before_any_category_says_why(tmp_path):

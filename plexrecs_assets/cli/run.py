@@ -26,6 +26,7 @@ def print_summary(summary) -> None:
         title = f"PlexRecs run {', '.join(map(str, summary.job_ids)) or '-'}: {summary.status}"
         out.print(f"{title}: no category ran. Reason: {summary.error or 'not recorded; see the log above'}",
                   highlight=False, markup=False)
+        _print_problems(summary)
         return
     table = Table(title=f"PlexRecs run {', '.join(map(str, summary.job_ids)) or '-'}: {summary.status}")
     for col in ("category", "published", "dropped by reason", "sources", "tokens in/out", "status"):
@@ -54,6 +55,11 @@ def print_summary(summary) -> None:
     total_p = sum(c.prompt_tokens for c in summary.categories)
     total_c = sum(c.completion_tokens for c in summary.categories)
     out.print(f"LLM tokens: {total_p} prompt + {total_c} completion = {total_p + total_c}")
+    _print_problems(summary)
+
+
+def _print_problems(summary) -> None:
+    """Warnings and the run's one-line error go to stderr, whether or not a category ran."""
     for warning in dict.fromkeys(summary.warnings):
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if summary.error and summary.status != "success":

@@ -128,15 +128,19 @@ def _assert_a_queued_run_starts(ws) -> None:
     dagster-daemon dequeue it (max_concurrent_runs: 1, so a run left STARTED would block it)."""
     from dagster import DagsterInstance, DagsterRunStatus
 
+    from plexrecs_assets.core.config import load_categories
     from plexrecs_assets.core.run_blocks import partition_tags
 
+    # Partition keys are category ids, not labels (labels may hold characters Dagster forbids).
+    by_label = {c.label: c.id for c in load_categories(ws.config_dir)}
+    keys = [by_label[label] for label in LABELS]
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
     env.update(ws.env, PLEXRECS_CONFIG_DIR=str(ws.config_dir), PYTHONUNBUFFERED="1")
     workspace = str(REPO_ROOT / "workspace.yaml")
     bin_dir = PLEXRECS.parent
     launched = subprocess.run(
         [str(bin_dir / "dagster"), "job", "launch", "-w", workspace, "-j", "plexrecs_job",
-         "--tags", json.dumps(partition_tags(LABELS))],
+         "--tags", json.dumps(partition_tags(keys))],
         env=env, cwd=ws.root, capture_output=True, text=True, timeout=WAIT_S)
     assert launched.returncode == 0, launched.stderr[-3000:]
     with DagsterInstance.get() as instance:
