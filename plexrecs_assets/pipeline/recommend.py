@@ -270,7 +270,7 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
     needed = ctx.count if needed is None else needed
     taken = taken or set()
     meter = meter or RequestMeter(ctx.max_tmdb_requests)
-    if ctx.rules is None:
+    if ctx.rules is None or (seeds and not ctx.rules.seeds):
         ctx.rules = rules_for(ctx.category, ctx.media_types, seeds)
     terms = category_terms(ctx.category, seeds)
     target = POOL_FACTOR * needed
@@ -409,7 +409,7 @@ def library_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts],
                  *, needed: int, taken: set, meter: RequestMeter,
                  misses: Misses | None = None) -> tuple[list[Candidate], dict]:
     """``mode: library``: owned titles nobody has watched, that obey the rules."""
-    if ctx.rules is None:
+    if ctx.rules is None or (seeds and not ctx.rules.seeds):
         ctx.rules = rules_for(ctx.category, ctx.media_types, seeds)
     terms = category_terms(ctx.category, seeds)
     keys = sorted(k for k in ctx.exclusions.inventory if k[0] in ctx.media_types and k not in taken
@@ -514,6 +514,9 @@ def prepare_category(ctx: CategoryContext, tmdb: TmdbFacts, llm: LlmClient, budg
     Fails (before asking the LLM) when more than ``max_missing_share`` of the lookups failed."""
     misses = misses if misses is not None else Misses()
     seeds = resolve_seeds(ctx.category, tmdb, misses) if ctx.category["type"] in ("title_seed", "seed_list") else []
+    # The rules include closeness to the seeds: fix them before rotation judges the kept picks,
+    # or the first standing() call would fix them without the seeds for the pool as well.
+    ctx.rules = rules_for(ctx.category, ctx.media_types, seeds)
     meter = RequestMeter(ctx.max_tmdb_requests)
     kept, left = rotate(ctx, tmdb, executor, meter)
     needed = max(0, ctx.count - len(kept))

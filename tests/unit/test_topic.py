@@ -292,3 +292,58 @@ def test_lowering_recs_lets_the_oldest_kept_picks_leave():
         kept, left = rotate(ctx, tmdb, pool_exec)
     assert [i["tmdb_id"] for i in kept] == [1, 2, 3, 4]  # the newest four
     assert {i["tmdb_id"]: i["left_because"] for i in left} == {5: "recs lowered to 4", 6: "recs lowered to 4"}
+
+
+class SeededTmdb(FakeTmdb):
+    """The Jinx as a seed whose TMDb recommendation list is mostly off topic (as real lists are)."""
+
+    def __init__(self, catalog, seed: TitleFacts, linked: list[TitleFacts]):
+        super().__init__(catalog + [seed] + linked)
+        self.seed, self.linked = seed, linked
+
+    def search(self, title, year, medium):
+        s = self.seed
+        return [TitleSummary(s.tmdb_id, s.medium, s.title, s.title, s.year, [GENRES[g] for g in s.genres])]
+
+    def details(self, medium, tmdb_id, meter=None):
+        return self.catalog.get((medium, tmdb_id))
+
+    def recommendations(self, medium, tmdb_id, meter=None):
+        if (medium, tmdb_id) != self.seed.key:
+            return []
+        return [TitleSummary(f.tmdb_id, f.medium, f.title, f.title, f.year, [GENRES[g] for g in f.genres])
+                for f in self.linked]
+
+    similar = recommendations
+
+
+class PicksNothing:
+    def complete_json(self, *args, **kwargs):
+        from plexrecs_assets.clients.llm import LlmAnswer
+        return LlmAnswer(content='{"recommendations": []}', data={"recommendations": []}, parse_error=None,
+                         prompt_tokens=1, completion_tokens=1, model="fake", response_format_used="json_schema")
+
+
+def test_a_seed_category_with_a_collection_to_rotate_still_builds_its_pool_by_the_seed_rules():
+    # Regression: rotation judged the kept picks before the seeds were known, which fixed the
+    # category's rules without the seed; the pool then took the seed's off-topic TMDb
+    # neighbours (Action only, nothing shared with a Documentary/Crime seed) and a daily run
+    # published short once the on-topic titles ran out.
+    seed = facts(500, ["Documentary", "Crime"], medium="tv", title="The Jinx")
+    off_topic = [facts(900 + i, ["Action"], medium="tv") for i in range(30)]
+    on_topic = [facts(i, ["Documentary", "Crime"], medium="tv") for i in range(1, 10)]
+    tmdb = SeededTmdb(on_topic, seed, off_topic)
+    category = {**JINX, "seed": {"title": "The Jinx", "year": 2000, "medium": "tv"}, "media_types": ["tv"],
+                "rotation": {"max_age_days": 3}}
+    ctx = context(category, Exclusions())
+    ctx.media_types = ["tv"]
+    ctx.policy = RotationPolicy.from_category(category)
+    ctx.current = [{**pick(off_topic[0].tmdb_id, 1), "medium": "tv", "title": "kept", "source": "llm"}]
+    from plexrecs_assets.pipeline.recommend import prepare_category
+    with ThreadPoolExecutor(2) as pool_exec:
+        prepared = prepare_category(ctx, tmdb, PicksNothing(), TokenBudget(None), pool_exec, "2026-12-08T07:00:00Z")
+    assert prepared.seeds == [seed]
+    assert prepared.pool and all(c.facts.genres == ("Documentary", "Crime") for c in prepared.pool), \
+        [c.facts.genres for c in prepared.pool]
+    # The kept pick shares no genre with the seed: it leaves instead of staying on.
+    assert prepared.kept == [] and [i["tmdb_id"] for i in prepared.left] == [off_topic[0].tmdb_id]
