@@ -8,6 +8,7 @@ from dagster import Definitions, EnvVar, in_process_executor
 
 from plexrecs_assets.core.config import config_dir_from_env, load_app_config, schedule_timezone
 from plexrecs_assets.defs.history.assets import plex_inventory, taste_profile, watch_history
+from plexrecs_assets.defs.history.fill import build_fill_schedule, fill_job, watched_title_details
 from plexrecs_assets.defs.recs.assets import build_category_assets
 from plexrecs_assets.defs.recs.checks import (
     pmm_files_valid, resolved_not_owned, resolved_not_recent, resolved_not_seen, resolved_on_topic)
@@ -22,11 +23,15 @@ def build_definitions() -> Definitions:
     app = load_app_config(config_dir)
     partitions = category_partitions(config_dir)
     job = build_job(partitions)
+    schedules = [build_daily_schedule(job, app.app.schedule_cron, config_dir, schedule_timezone(app))]
+    if app.tmdb.background_fill:
+        schedules.append(build_fill_schedule(app.tmdb.fill_cron, config_dir, schedule_timezone(app)))
     return Definitions(
-        assets=[watch_history, plex_inventory, taste_profile, *build_category_assets(partitions)],
+        assets=[watch_history, plex_inventory, taste_profile, watched_title_details,
+                *build_category_assets(partitions)],
         asset_checks=[resolved_not_owned, resolved_not_seen, resolved_not_recent, resolved_on_topic, pmm_files_valid],
-        jobs=[job],
-        schedules=[build_daily_schedule(job, app.app.schedule_cron, config_dir, schedule_timezone(app))],
+        jobs=[job, fill_job],
+        schedules=schedules,
         executor=in_process_executor,
         resources={
             "settings": PlexRecsSettings(config_dir=str(config_dir)),

@@ -143,6 +143,22 @@ class TmdbSection(_Strict):
     # Lookups TMDb fails on (5xx, 429 after the retries) are skipped and counted; the taste
     # profile or a category fails only when more than this share of its lookups failed.
     max_missing_share: float = Field(0.2, ge=0.0, le=1.0)
+    # Uncached watched titles the taste profile fetches per run, the most recent and most
+    # loved first; the rest wait in tmdb_fill_queue for the background fill (loop mode).
+    profile_fetch_per_run: int = Field(400, ge=0, le=10000)
+    # The background fill: a small Dagster job (tmdb_details_fill_job) that fetches up to
+    # fill_per_run queued titles every fill_cron, between the daily runs. Off: later daily
+    # runs fetch the rest, profile_fetch_per_run at a time.
+    background_fill: bool = True
+    fill_cron: str = "20 * * * *"
+    fill_per_run: int = Field(600, ge=1, le=10000)
+
+    @field_validator("fill_cron")
+    @classmethod
+    def _valid_fill_cron(cls, value: str) -> str:
+        if not croniter.is_valid(value) or len(value.split()) != 5:
+            raise ValueError("not a valid 5-field cron expression")
+        return value
 
     @field_validator("language")
     @classmethod

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from dagster import AssetExecutionContext, Failure
+from dagster import AssetExecutionContext, AssetKey, Failure
 
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.core import outputs
 from plexrecs_assets.dagster_runs import LOCK_TAG, fail_orphaned_runs, owner_tags
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.pipeline import runs
+
+
+# Assets with their own job that do not take part in a job_run (defs/history/fill.py).
+BACKGROUND_ASSETS = {AssetKey("watched_title_details")}
 
 
 def run_mode(context: AssetExecutionContext) -> str:
@@ -40,7 +44,8 @@ def is_last_asset_of_run(context: AssetExecutionContext) -> bool:
     run's job_run must be finalized here rather than by pmm_collections."""
     selected = context.run.asset_selection
     graph = context.job_def.asset_layer.asset_graph
-    children = graph.get(context.asset_key).child_keys
+    # The background fill is no part of a recommendation run: it never finalizes one.
+    children = set(graph.get(context.asset_key).child_keys) - BACKGROUND_ASSETS
     if not selected:  # None, or empty for a whole-job run (execute_in_process, schedules)
         selected = graph.get_all_asset_keys()
     return not (set(children) & set(selected))

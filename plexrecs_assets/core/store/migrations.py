@@ -131,9 +131,47 @@ def _event_target_key(conn: sqlite3.Connection) -> None:
                  "ON recommendation_event (user_key, category_id, tmdb_id, media_type)")
 
 
+KOMETA_AND_FILL_QUEUE_DDL = """
+CREATE TABLE IF NOT EXISTS kometa_publication (
+	id INTEGER NOT NULL, 
+	job_id INTEGER NOT NULL, 
+	label TEXT NOT NULL, 
+	media_type TEXT NOT NULL, 
+	path TEXT NOT NULL, 
+	state TEXT NOT NULL, 
+	items INTEGER NOT NULL, 
+	in_plex INTEGER NOT NULL, 
+	add_missing TEXT NOT NULL, 
+	written_at TEXT NOT NULL, 
+	PRIMARY KEY (id)
+);
+CREATE INDEX IF NOT EXISTS ix_kometa_publication_job ON kometa_publication (job_id);
+CREATE TABLE IF NOT EXISTS tmdb_fill_queue (
+	id INTEGER NOT NULL, 
+	media_type TEXT NOT NULL, 
+	tmdb_id INTEGER NOT NULL, 
+	priority INTEGER NOT NULL, 
+	attempts INTEGER DEFAULT '0' NOT NULL, 
+	last_error TEXT, 
+	queued_at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT ux_tmdb_fill_queue UNIQUE (media_type, tmdb_id)
+);
+CREATE INDEX IF NOT EXISTS ix_tmdb_fill_queue_priority ON tmdb_fill_queue (attempts, priority)
+"""
+
+
+def _kometa_and_fill_queue(conn: sqlite3.Connection) -> None:
+    """3: ``kometa_publication`` (until now created outside the migrations, hence IF NOT
+    EXISTS) and ``tmdb_fill_queue``, the background TMDb details fill's work list."""
+    for statement in _statements(KOMETA_AND_FILL_QUEUE_DDL):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: spec tables and the extra tables of release 3933b5f", _baseline),
     Migration(2, "recommendation_event: user_key and category_id", _event_target_key),
+    Migration(3, "kometa_publication and tmdb_fill_queue", _kometa_and_fill_queue),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -233,3 +233,19 @@ kometa_publication = Table(
     Column("written_at", Text, nullable=False),
     Index("ix_kometa_publication_job", "job_id"),
 )
+
+# Watched titles whose TMDb details the taste profile could not fetch within its per-run
+# budget (tmdb.profile_fetch_per_run). The background fill job (tmdb_details_fill) works
+# through them between runs, lowest priority number first: the enrichment order.
+tmdb_fill_queue = Table(
+    "tmdb_fill_queue", extra_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("media_type", Text, nullable=False),
+    Column("tmdb_id", Integer, nullable=False),
+    Column("priority", Integer, nullable=False),  # position in the enrichment order
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("queued_at", Text, nullable=False),
+    UniqueConstraint("media_type", "tmdb_id", name="ux_tmdb_fill_queue"),
+    Index("ix_tmdb_fill_queue_priority", "attempts", "priority"),
+)

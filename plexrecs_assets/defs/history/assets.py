@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from plexrecs_assets.clients.plex import InventoryScan
 from plexrecs_assets.core.history import HistoryRollup, enrichment_order, fill_missing_tmdb_ids, roll_up_history
 from plexrecs_assets.core.resolve import verify_item
+from plexrecs_assets.core.store import fill_queue
 from plexrecs_assets.core.store.db import utcnow_iso
 from plexrecs_assets.core.store.schema import plex_inventory as plex_inventory_table
 from plexrecs_assets.core.store.schema import title_resolution_cache
@@ -23,7 +24,6 @@ from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.pipeline.tmdb_facts import Misses, TmdbFacts, TooManyMissing
 
 GROUP = "household"
-TASTE_FETCH_BUDGET = 400
 
 
 @dataclass
@@ -168,13 +168,19 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
             keys = list(dict.fromkeys((t.medium, t.tmdb_id) for t in ordered if t.tmdb_id))
             facts = facts_provider.cached_many(keys)
             missing = [k for k in keys if k not in facts]
-            # A first run over a huge history would otherwise spend minutes on TMDb's rate limit;
-            # the rest is fetched by later runs, as the details cache fills.
-            facts.update(facts_provider.many_details(missing[:TASTE_FETCH_BUDGET], pool, misses))
-            deferred = max(0, len(missing) - TASTE_FETCH_BUDGET)
+            # A first run over a huge history would otherwise spend minutes on TMDb's rate limit:
+            # the run fetches what the profile needs most, the background fill the rest.
+            budget = app.tmdb.profile_fetch_per_run
+            facts.update(facts_provider.many_details(missing[:budget], pool, misses))
+            deferred_keys = [k for k in missing[budget:] if k not in facts]
+            deferred = len(deferred_keys)
+            queued = fill_queue.enqueue(engine, deferred_keys)
             if deferred:
-                context.log.info(f"{deferred} watched titles not enriched from TMDb in this run "
-                                 f"(at most {TASTE_FETCH_BUDGET} uncached lookups per run); later runs add them")
+                later = ("the background fill (tmdb_details_fill_job) fetches them between runs"
+                         if app.tmdb.background_fill and app.app.mode == "loop"
+                         else "later runs add them")
+                context.log.info(f"{deferred} watched titles not enriched from TMDb in this run (at most "
+                                 f"tmdb.profile_fetch_per_run={budget} uncached lookups per run); {later}")
             # Keep title_resolution_cache current for every title we now know (title → id, runtime, IMDb).
             _remember_resolutions(engine, facts.values())
         if misses.failed:
@@ -196,6 +202,7 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
             "recent_watches": MetadataValue.json([e.label() for e in profile.recent_watches]),
             "tmdb_requests": facts_provider.requests,
             "enrichment_deferred": deferred,
+            "fill_queue": queued,
             "tmdb_lookups": misses.lookups,
             "tmdb_failed_lookups": misses.failed,
         })

@@ -18,9 +18,14 @@ JOB_NAME = "plexrecs_job"
 
 
 def build_job(partitions_def: PartitionsDefinition):
+    from dagster import AssetSelection
+
+    from plexrecs_assets.defs.history.fill import watched_title_details
+
+    # Everything but the background fill, which has its own job and schedule.
     return define_asset_job(
         JOB_NAME,
-        selection="*",
+        selection=AssetSelection.all() - AssetSelection.assets(watched_title_details),
         partitions_def=partitions_def,
         description="Watch history → inventory → taste → LLM recs → resolved recs → Kometa files, for the "
                     "selected categories.",
