@@ -20,6 +20,9 @@ WORKDIR /src
 COPY pyproject.toml constraints.txt README.md ./
 COPY plexrecs_assets ./plexrecs_assets
 COPY plexrecs_api ./plexrecs_api
+# The emulators and the demo world, for `plexrecs demo` / `plexrecs emulate` only
+# (product code never imports them).
+COPY plexrecs_emulators ./plexrecs_emulators
 # The same constraints and package spec as the Makefile's INSTALL (`make test`), without the
 # dev extra and not editable: the versions tested are the versions shipped.
 RUN pip install -c constraints.txt .

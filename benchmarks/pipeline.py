@@ -6,9 +6,9 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.harness import WORK_DIR, Scenario, fresh_dir, step_times
-from plexrecs_assets.emulators.suite import EmulatorSuite
-from plexrecs_assets.emulators.tautulli import MEASURED_COST
-from plexrecs_assets.world.build_demo import build_world
+from plexrecs_emulators.suite import EmulatorSuite
+from plexrecs_emulators.tautulli import MEASURED_COST
+from plexrecs_emulators.world.build_demo import build_world
 
 LLM_LATENCY_S = 1.0
 WARM_TARGET_S = 6.0

@@ -16,7 +16,7 @@ from benchmarks.harness import WORK_DIR, Scenario
 from plexrecs_assets.core.config import category_to_dict, load_app_config, load_categories
 from plexrecs_assets.core.models import TitleFacts
 from plexrecs_assets.core.rules import rule_violation, rules_for
-from plexrecs_assets.emulators.suite import EmulatorSuite
+from plexrecs_emulators.suite import EmulatorSuite
 
 DAYS = 7
 MIN_ITEMS = 15

@@ -33,14 +33,10 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 
 
 def known_secrets(env: dict[str, str] | None = None) -> list[str]:
-    """Secret values to mask: the secret env vars that are set, plus the emulators' keys."""
+    """Secret values to mask: the secret env vars that are set (the demo passes the emulators'
+    keys the same way; product code never imports the emulators)."""
     env = dict(os.environ) if env is None else env
     values = [env[name] for name in SECRET_ENV_VARS if env.get(name)]
-    try:
-        from plexrecs_assets.emulators.suite import DEFAULT_KEYS
-        values += list(DEFAULT_KEYS.values())
-    except ImportError:  # pragma: no cover - the emulators ship with the package
-        pass
     # Longest first, so a secret that contains another is masked whole.
     return sorted({v for v in values if len(v) >= _MIN_SECRET_LEN}, key=len, reverse=True)
 

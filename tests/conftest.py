@@ -10,7 +10,7 @@ def emulators():
 
     Shared by the whole session: a test that changes faults or LLM options must restore them
     (or start its own ``EmulatorSuite``)."""
-    from plexrecs_assets.emulators.suite import EmulatorSuite
+    from plexrecs_emulators.suite import EmulatorSuite
 
     with EmulatorSuite() as suite:
         yield suite

@@ -12,8 +12,8 @@ import yaml
 
 from plexrecs_assets.core.config import SECRET_ENV_VARS, URL_OVERRIDES
 from plexrecs_assets.demo import secrets_env, write_demo_config
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.suite import SERVICES, EmulatorSuite
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.suite import SERVICES, EmulatorSuite
 
 
 @pytest.fixture(scope="module")

@@ -129,7 +129,7 @@ def test_dockerfile_installs_like_the_makefile(dockerfile):
     assert tokens[tokens.index("-c") + 1] == "constraints.txt"
     assert tokens[-1] == "."  # the project itself, no extras
     copied = " ".join(args for keyword, args in builder if keyword == "COPY")
-    for needed in ("pyproject.toml", "constraints.txt", "plexrecs_assets", "plexrecs_api"):
+    for needed in ("pyproject.toml", "constraints.txt", "plexrecs_assets", "plexrecs_api", "plexrecs_emulators"):
         assert needed in copied
     # pyproject's readme must be present for the build to succeed
     assert "README.md" in copied and (ROOT / "README.md").exists()

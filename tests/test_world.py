@@ -6,8 +6,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from plexrecs_assets.world.build_demo import build_world
-from plexrecs_assets.world.loader import DEMO_WORLD_DIR, Title, World, load_world, synthetic_imdb_id
+from plexrecs_emulators.world.build_demo import build_world
+from plexrecs_emulators.world.loader import DEMO_WORLD_DIR, Title, World, load_world, synthetic_imdb_id
 
 NOW = 1_900_000_000.0
 DAY = 86_400

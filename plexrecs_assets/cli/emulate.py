@@ -44,9 +44,9 @@ def emulate(
     seed: int = typer.Option(0, "--seed", help="Seed for every random choice (faults, LLM mistakes)."),
 ) -> None:
     """Start the five service emulators (Tautulli, Plex, TMDb, LLM, Overseerr) and print their env."""
-    from plexrecs_assets.emulators.faults import Faults, FaultsError
-    from plexrecs_assets.emulators.suite import SERVICES, EmulatorSuite
-    from plexrecs_assets.world.loader import WorldFormatError
+    from plexrecs_emulators.faults import Faults, FaultsError
+    from plexrecs_emulators.suite import SERVICES, EmulatorSuite
+    from plexrecs_emulators.world.loader import WorldFormatError
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     service = [name.strip() for value in service for name in value.split(",") if name.strip()]

@@ -12,8 +12,8 @@ from plexrecs_assets.clients.overseerr import OverseerrClient
 from plexrecs_assets.clients.plex import PlexClient
 from plexrecs_assets.clients.tautulli import TautulliClient
 from plexrecs_assets.clients.tmdb import TmdbClient
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.suite import EmulatorSuite
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.suite import EmulatorSuite
 
 # JWT-shaped, so TmdbClient must send it as a Bearer token rather than ?api_key=
 JWT_LIKE_BEARER = "eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOiJwbGV4cmVjcy10ZXN0In0.c2lnbmF0dXJlLWZvci10ZXN0cw"

@@ -113,7 +113,7 @@ def test_odd_rows_null_and_list_row_id_are_skipped_and_counted(tmp_path):
     from emulators.tiny_world import write_tiny_world
 
     from plexrecs_assets.core.history import roll_up_history
-    from plexrecs_assets.emulators.suite import EmulatorSuite
+    from plexrecs_emulators.suite import EmulatorSuite
 
     world = write_tiny_world(tmp_path / "odd")
     history = world / "history.jsonl"
@@ -139,7 +139,7 @@ def test_deleted_users_plays_do_not_count_and_check_skips_the_local_user(tmp_pat
     from emulators.tiny_world import USERS, write_tiny_world
 
     from plexrecs_assets.core.history import roll_up_history
-    from plexrecs_assets.emulators.suite import EmulatorSuite
+    from plexrecs_emulators.suite import EmulatorSuite
 
     world = write_tiny_world(tmp_path / "users")
     users = [*USERS, {"row_id": 3, "user_id": 1003, "username": "gone", "friendly_name": "Gone", "deleted_user": 1},

@@ -3,9 +3,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.llm import LlmOptions
-from plexrecs_assets.emulators.suite import EmulatorSuite
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.llm import LlmOptions
+from plexrecs_emulators.suite import EmulatorSuite
 from .tiny_world import write_tiny_world
 
 

@@ -9,7 +9,7 @@ import threading
 import httpx
 import pytest
 
-from plexrecs_assets.emulators.suite import EmulatorSuite
+from plexrecs_emulators.suite import EmulatorSuite
 
 KEYS = ["TAUTULLI_URL", "TAUTULLI_API_KEY", "PLEX_URL", "PLEX_TOKEN", "TMDB_API_BASE", "TMDB_API_KEY",
         "LLM_API_BASE", "LLM_API_KEY", "OVERSEERR_URL", "OVERSEERR_API_KEY"]

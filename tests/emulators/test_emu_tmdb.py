@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from plexrecs_assets.emulators.catalog import MOVIE_GENRES, TV_GENRES
+from plexrecs_emulators.catalog import MOVIE_GENRES, TV_GENRES
 
 
 def get(http, suite, path, key=None, **params):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from plexrecs_assets.demo import secrets_env, write_demo_config
-from plexrecs_assets.emulators.suite import EmulatorSuite
+from plexrecs_emulators.suite import EmulatorSuite
 
 
 @pytest.fixture(scope="module")

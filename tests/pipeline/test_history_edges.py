@@ -9,9 +9,9 @@ from pathlib import Path
 from dagster import AssetKey, DagsterInstance
 
 from plexrecs_assets.demo import secrets_env, write_demo_config
-from plexrecs_assets.emulators.suite import EmulatorSuite
+from plexrecs_emulators.suite import EmulatorSuite
 from plexrecs_assets.runner import run_once
-from plexrecs_assets.world.loader import DEMO_WORLD_DIR
+from plexrecs_emulators.world.loader import DEMO_WORLD_DIR
 
 WILD_WILD_COUNTRY = ("tv", 77752)  # in the demo catalog, not in the demo library
 

@@ -11,7 +11,7 @@ from plexrecs_assets.core.keys import default_category_id
 from plexrecs_assets.core.config import load_categories
 from plexrecs_assets.core.pmm import collection_title, validate_collection_text
 from plexrecs_assets.runner import run_once
-from plexrecs_assets.world.loader import load_world
+from plexrecs_emulators.world.loader import load_world
 
 SPEC_LABELS = ["True Crime", "Because — The Jinx", "Cozy", "DP Favorites — Crime Seeds"]
 

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from plexrecs_assets.clients.tmdb import TmdbClient
 from plexrecs_assets.core.store.db import init_db
 from plexrecs_assets.core.store.schema import tmdb_list_cache
-from plexrecs_assets.emulators.suite import EmulatorSuite
+from plexrecs_emulators.suite import EmulatorSuite
 from plexrecs_assets.pipeline.recommend import _unless_not_found
 from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts
 

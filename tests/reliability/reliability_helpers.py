@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.suite import EmulatorSuite
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.suite import EmulatorSuite
 
 # Two small categories keep each run short; both draw on large parts of the demo catalog.
 CATEGORIES_YML = """\

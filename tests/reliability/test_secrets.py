@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plexrecs_api.app import create_app
-from plexrecs_assets.emulators.suite import EmulatorSuite
+from plexrecs_emulators.suite import EmulatorSuite
 from reliability_helpers import LABELS, reset_emulators
 
 pytestmark = pytest.mark.slow

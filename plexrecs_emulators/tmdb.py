@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from plexrecs_assets.emulators.catalog import Catalog, Entry, genre_id
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.http import EmulatorServer, Request, Response
+from plexrecs_emulators.catalog import Catalog, Entry, genre_id
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.http import EmulatorServer, Request, Response
 
 DEFAULT_API_KEY = "emu-tmdb-key"
 DEFAULT_BEARER = "emu-tmdb-bearer-token"

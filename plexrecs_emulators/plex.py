@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.http import EmulatorServer, Request, Response
-from plexrecs_assets.emulators.library import Library
-from plexrecs_assets.world.loader import InventoryItem
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.http import EmulatorServer, Request, Response
+from plexrecs_emulators.library import Library
+from plexrecs_emulators.world.loader import InventoryItem
 
 DEFAULT_TOKEN = "emu-plex-token"
 TYPE_NUMBERS = {"movie": 1, "show": 2, "season": 3, "episode": 4}

@@ -8,9 +8,9 @@ import threading
 from dataclasses import asdict, dataclass, fields, replace
 from urllib.parse import parse_qsl
 
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.http import EmulatorServer, Request, Response
-from plexrecs_assets.emulators.library import Library
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.http import EmulatorServer, Request, Response
+from plexrecs_emulators.library import Library
 
 DEFAULT_API_KEY = "emu-tautulli-0123456789abcdef0123"
 CONTENT_TYPE = "application/json;charset=UTF-8"

@@ -1,7 +1,7 @@
 """Offline emulators of Tautulli, Plex, TMDb, an OpenAI-compatible LLM and Overseerr.
 
 Each is a real HTTP server on loopback (stdlib ``ThreadingHTTPServer``) serving a world loaded
-by :mod:`plexrecs_assets.world.loader`. The demo, ``plexrecs emulate`` and the tests run on them.
+by :mod:`plexrecs_emulators.world.loader`. The demo, ``plexrecs emulate`` and the tests run on them.
 
     with EmulatorSuite() as suite:          # the bundled demo world, free ports
         env = suite.env()                   # TAUTULLI_URL ... OVERSEERR_API_KEY
@@ -32,7 +32,7 @@ Cheap credential check per service: Tautulli ``cmd=get_server_info`` (or ``get_u
 Plex ``GET /`` or ``/library/sections``, TMDb ``GET /3/authentication``,
 Overseerr ``GET /api/v1/auth/me``, LLM ``GET /v1/models``.
 """
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.suite import SERVICES, EmulatorSuite
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.suite import SERVICES, EmulatorSuite
 
 __all__ = ["EmulatorSuite", "Faults", "SERVICES"]

@@ -7,7 +7,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from plexrecs_assets.emulators.catalog import META_KEYWORDS, Catalog, Entry, expand_genres, normalize, popularity_bonus
+from plexrecs_emulators.catalog import META_KEYWORDS, Catalog, Entry, expand_genres, normalize, popularity_bonus
 
 # Mood word -> (catalog keywords it evokes, genres it hints at).
 MOODS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

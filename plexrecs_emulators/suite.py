@@ -4,11 +4,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from plexrecs_assets.emulators import llm, overseerr, plex, tautulli, tmdb
-from plexrecs_assets.emulators.catalog import Catalog
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.library import Library
-from plexrecs_assets.world.loader import World, load_world
+from plexrecs_emulators import llm, overseerr, plex, tautulli, tmdb
+from plexrecs_emulators.catalog import Catalog
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.library import Library
+from plexrecs_emulators.world.loader import World, load_world
 
 SERVICES = ("tautulli", "plex", "tmdb", "llm", "overseerr")
 DEFAULT_KEYS = {

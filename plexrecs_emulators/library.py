@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from plexrecs_assets.world.loader import InventoryItem, Title, World
+from plexrecs_emulators.world.loader import InventoryItem, Title, World
 
 DEFAULT_SECTIONS = [
     {"key": "1", "type": "movie", "title": "Movies", "agent": "tv.plex.agents.movie"},

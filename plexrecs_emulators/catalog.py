@@ -8,7 +8,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from plexrecs_assets.world.loader import Title, World
+from plexrecs_emulators.world.loader import Title, World
 
 MOVIE_GENRES: dict[str, int] = {
     "Action": 28, "Adventure": 12, "Animation": 16, "Comedy": 35, "Crime": 80, "Documentary": 99,

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from plexrecs_assets.emulators.faults import Faults, FaultsError, FaultState
+from plexrecs_emulators.faults import Faults, FaultsError, FaultState
 
 log = logging.getLogger("plexrecs.emulators")
 

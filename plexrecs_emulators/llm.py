@@ -19,11 +19,11 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 
-from plexrecs_assets.emulators.catalog import Catalog
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.http import EmulatorServer, Request, Response
-from plexrecs_assets.emulators.llm_picks import Picker
-from plexrecs_assets.emulators.openai_rules import NAME_PATTERN, conform, strict_schema_problem
+from plexrecs_emulators.catalog import Catalog
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.http import EmulatorServer, Request, Response
+from plexrecs_emulators.llm_picks import Picker
+from plexrecs_emulators.openai_rules import NAME_PATTERN, conform, strict_schema_problem
 
 DEFAULT_API_KEY = "emu-llm-key"
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "o3-mini", "o4-mini", "gpt-5-mini",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from plexrecs_assets.emulators.catalog import Catalog, Entry
-from plexrecs_assets.emulators.faults import Faults
-from plexrecs_assets.emulators.http import EmulatorServer, Request, Response
-from plexrecs_assets.emulators.library import Library
+from plexrecs_emulators.catalog import Catalog, Entry
+from plexrecs_emulators.faults import Faults
+from plexrecs_emulators.http import EmulatorServer, Request, Response
+from plexrecs_emulators.library import Library
 
 DEFAULT_API_KEY = "emu-overseerr-key"
 # MediaStatus

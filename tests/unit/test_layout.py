@@ -1,0 +1,50 @@
+"""The layout's import rules (issue 13), read from the source with ``ast``: the emulators and
+worlds are test and demo infrastructure, and the domain knows neither Dagster nor FastAPI."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = ("plexrecs_assets", "plexrecs_api")
+# The two commands that start emulators; they import them inside the command, never at load.
+EMULATOR_COMMANDS = {"plexrecs_assets/cli/emulate.py", "plexrecs_assets/cli/demo.py"}
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """(module, at module level) for every import in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    top = {id(node) for node in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, id(node) in top) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.module, id(node) in top))
+    return found
+
+
+def _product_files():
+    for package in PRODUCT:
+        yield from sorted((ROOT / package).rglob("*.py"))
+
+
+def test_product_code_imports_the_emulators_only_lazily_in_the_emulate_and_demo_commands():
+    offenders = []
+    for path in _product_files():
+        rel = path.relative_to(ROOT).as_posix()
+        for module, top_level in _imports(path):
+            if module.split(".")[0] != "plexrecs_emulators":
+                continue
+            if rel not in EMULATOR_COMMANDS or top_level:
+                offenders.append(f"{rel}: {module}")
+    assert offenders == []
+    assert not (ROOT / "plexrecs_assets" / "emulators").exists() and not (ROOT / "plexrecs_assets" / "world").exists()
+
+
+def test_domain_modules_import_neither_dagster_nor_fastapi():
+    offenders = [f"{path.relative_to(ROOT)}: {module}"
+                 for path in sorted((ROOT / "plexrecs_assets" / "core").rglob("*.py"))
+                 for module, _ in _imports(path)
+                 if module.split(".")[0] in {"dagster", "fastapi", "starlette"}]
+    assert offenders == []
