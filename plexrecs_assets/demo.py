@@ -9,6 +9,17 @@ from pathlib import Path
 
 import yaml
 
+# The emulators' built-in credentials (plexrecs_emulators uses these). They are public, but
+# logs mask them like real secrets, so a demo log never teaches anyone to paste keys around.
+EMULATOR_KEYS = {
+    "tautulli": "emu-tautulli-0123456789abcdef0123",
+    "plex": "emu-plex-token",
+    "tmdb": "emu-tmdb-key",
+    "tmdb_bearer": "emu-tmdb-bearer-token",
+    "llm": "emu-llm-key",
+    "overseerr": "emu-overseerr-key",
+}
+
 REPO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 SECRET_KEYS = ("TAUTULLI_API_KEY", "PLEX_TOKEN", "TMDB_API_KEY", "LLM_API_KEY", "OVERSEERR_API_KEY")
 

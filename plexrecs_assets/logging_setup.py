@@ -33,10 +33,11 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 
 
 def known_secrets(env: dict[str, str] | None = None) -> list[str]:
-    """Secret values to mask: the secret env vars that are set (the demo passes the emulators'
-    keys the same way; product code never imports the emulators)."""
+    """Secret values to mask: the secret env vars that are set, plus the emulators' keys."""
+    from plexrecs_assets.demo import EMULATOR_KEYS
+
     env = dict(os.environ) if env is None else env
-    values = [env[name] for name in SECRET_ENV_VARS if env.get(name)]
+    values = [env[name] for name in SECRET_ENV_VARS if env.get(name)] + list(EMULATOR_KEYS.values())
     # Longest first, so a secret that contains another is masked whole.
     return sorted({v for v in values if len(v) >= _MIN_SECRET_LEN}, key=len, reverse=True)
 

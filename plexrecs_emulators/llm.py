@@ -24,8 +24,9 @@ from plexrecs_emulators.faults import Faults
 from plexrecs_emulators.http import EmulatorServer, Request, Response
 from plexrecs_emulators.llm_picks import Picker
 from plexrecs_emulators.openai_rules import NAME_PATTERN, conform, strict_schema_problem
+from plexrecs_assets.demo import EMULATOR_KEYS
 
-DEFAULT_API_KEY = "emu-llm-key"
+DEFAULT_API_KEY = EMULATOR_KEYS["llm"]
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "o3-mini", "o4-mini", "gpt-5-mini",
                   "llama3.1:8b", "qwen2.5:7b-instruct")
 # Models that, like OpenAI's o-series and gpt-5, accept only the default temperature/top_p (1)

@@ -9,8 +9,9 @@ from plexrecs_emulators.catalog import Catalog, Entry
 from plexrecs_emulators.faults import Faults
 from plexrecs_emulators.http import EmulatorServer, Request, Response
 from plexrecs_emulators.library import Library
+from plexrecs_assets.demo import EMULATOR_KEYS
 
-DEFAULT_API_KEY = "emu-overseerr-key"
+DEFAULT_API_KEY = EMULATOR_KEYS["overseerr"]
 # MediaStatus
 UNKNOWN, PENDING, PROCESSING, PARTIALLY_AVAILABLE, AVAILABLE = 1, 2, 3, 4, 5
 # MediaRequestStatus

@@ -12,8 +12,9 @@ from plexrecs_emulators.faults import Faults
 from plexrecs_emulators.http import EmulatorServer, Request, Response
 from plexrecs_emulators.library import Library
 from plexrecs_emulators.world.loader import InventoryItem
+from plexrecs_assets.demo import EMULATOR_KEYS
 
-DEFAULT_TOKEN = "emu-plex-token"
+DEFAULT_TOKEN = EMULATOR_KEYS["plex"]
 TYPE_NUMBERS = {"movie": 1, "show": 2, "season": 3, "episode": 4}
 EPISODES_PER_SEASON = 8  # matches the emulated TMDb's seasons and the shows' leafCount
 # Seasons and episodes are not in the world files; they get rating keys of their own ranges.

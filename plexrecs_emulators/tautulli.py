@@ -11,8 +11,9 @@ from urllib.parse import parse_qsl
 from plexrecs_emulators.faults import Faults
 from plexrecs_emulators.http import EmulatorServer, Request, Response
 from plexrecs_emulators.library import Library
+from plexrecs_assets.demo import EMULATOR_KEYS
 
-DEFAULT_API_KEY = "emu-tautulli-0123456789abcdef0123"
+DEFAULT_API_KEY = EMULATOR_KEYS["tautulli"]
 CONTENT_TYPE = "application/json;charset=UTF-8"
 COMMANDS = ("arnold", "get_history", "get_metadata", "get_server_info", "get_tautulli_info", "get_user",
             "get_users", "status")

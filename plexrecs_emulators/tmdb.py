@@ -7,9 +7,10 @@ import re
 from plexrecs_emulators.catalog import Catalog, Entry, genre_id
 from plexrecs_emulators.faults import Faults
 from plexrecs_emulators.http import EmulatorServer, Request, Response
+from plexrecs_assets.demo import EMULATOR_KEYS
 
-DEFAULT_API_KEY = "emu-tmdb-key"
-DEFAULT_BEARER = "emu-tmdb-bearer-token"
+DEFAULT_API_KEY = EMULATOR_KEYS["tmdb"]
+DEFAULT_BEARER = EMULATOR_KEYS["tmdb_bearer"]
 PAGE_SIZE = 20
 MAX_PAGE = 500
 MAX_APPEND = 20
