@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import OperationalError
 
-from plexrecs_assets.core.store.schema import category_run, job_run, kometa_publication, llm_usage, run_link
+from plexrecs_assets.store.schema import category_run, job_run, kometa_publication, llm_usage, run_link
 
 
 def _missing_table(exc: OperationalError) -> bool:

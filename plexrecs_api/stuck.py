@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import OperationalError
 
-from plexrecs_assets.core.store.schema import job_run, run_link
+from plexrecs_assets.store.schema import job_run, run_link
 
 _DAGSTER_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
 

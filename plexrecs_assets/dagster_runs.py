@@ -73,7 +73,7 @@ def recover_if_idle(db_path: str | Path, instance=None) -> list[str]:
             with DagsterInstance.get() as own_instance:
                 failed = fail_orphaned_runs(own_instance, db_path)
         if Path(db_path).exists():
-            from plexrecs_assets.core.store.db import init_db
+            from plexrecs_assets.store.db import init_db
 
             runs.recover_interrupted_runs(init_db(str(db_path)))
         return failed

@@ -156,9 +156,9 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
         from plexrecs_assets.dagster_runs import fail_orphaned_runs, owner_tags
         from plexrecs_assets.definitions import build_definitions
         from plexrecs_assets.core.run_blocks import contiguous_blocks, partition_tags
-        from plexrecs_assets.core.store.db import init_db
+        from plexrecs_assets.store.db import init_db
         from sqlalchemy import select
-        from plexrecs_assets.core.store.schema import run_link
+        from plexrecs_assets.store.schema import run_link
 
         job = build_definitions().resolve_job_def("plexrecs_job")
         engine = init_db(app.paths.db_path)

@@ -8,8 +8,8 @@ from sqlalchemy import Engine, insert, select
 
 from plexrecs_assets.core import outputs
 from plexrecs_assets.core.pmm import CollectionPlan, plan_collection, render_collection
-from plexrecs_assets.core.store.db import utcnow_iso
-from plexrecs_assets.core.store.schema import kometa_publication, plex_inventory
+from plexrecs_assets.store.db import utcnow_iso
+from plexrecs_assets.store.schema import kometa_publication, plex_inventory
 
 MEDIA = ("movie", "tv")
 

@@ -13,8 +13,8 @@ from typing import Callable
 
 from sqlalchemy import Engine, and_, func, insert, select, update
 
-from plexrecs_assets.core.store.db import utcnow_iso
-from plexrecs_assets.core.store.schema import category_run, job_run, llm_usage, run_link
+from plexrecs_assets.store.db import utcnow_iso
+from plexrecs_assets.store.schema import category_run, job_run, llm_usage, run_link
 
 IN_PROGRESS = "in progress"
 DERIVED_ERROR = re.compile(r"\d+ of \d+ categories failed")
@@ -229,7 +229,7 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         cats = conn.execute(select(category_run).where(category_run.c.job_id == job_id)
                             .order_by(category_run.c.id)).all()
         usage_rows = conn.execute(select(llm_usage).where(llm_usage.c.job_id == job_id)).all()
-        from plexrecs_assets.core.store.schema import overseerr_request
+        from plexrecs_assets.store.schema import overseerr_request
         requested: dict[str, list[str]] = {}
         for r in conn.execute(select(overseerr_request).where(overseerr_request.c.job_id == job_id,
                                                               overseerr_request.c.outcome == "created")):

@@ -21,8 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.clients.tmdb import TitleDetails, TitleSummary, TmdbClient
 from plexrecs_assets.core.models import TitleFacts
-from plexrecs_assets.core.store.db import utcnow_iso
-from plexrecs_assets.core.store.schema import tmdb_details_cache, tmdb_list_cache
+from plexrecs_assets.store.db import utcnow_iso
+from plexrecs_assets.store.schema import tmdb_details_cache, tmdb_list_cache
 
 
 LIST_TTL_S = 12 * 3600  # TMDb's lists move slowly; a nightly run still sees today's

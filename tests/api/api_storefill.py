@@ -11,8 +11,8 @@ from sqlalchemy import insert
 
 from plexrecs_assets.core import outputs
 from plexrecs_assets.core.keys import default_category_id
-from plexrecs_assets.core.store.db import init_db
-from plexrecs_assets.core.store.schema import category_run, job_run, llm_usage, run_link
+from plexrecs_assets.store.db import init_db
+from plexrecs_assets.store.schema import category_run, job_run, llm_usage, run_link
 
 CATEGORIES = {
     "categories": [

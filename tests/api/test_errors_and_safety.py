@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 import api_storefill as storefill
 from plexrecs_api.app import create_app
 from plexrecs_assets.core.config import ConfigError
-from plexrecs_assets.core.store.db import dispose_all, init_db
+from plexrecs_assets.store.db import dispose_all, init_db
 
 
 def recs_url(label: str, raw: bool = False) -> str:

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import update
 
 from plexrecs_assets.clients.tmdb import TmdbClient
-from plexrecs_assets.core.store.db import init_db
-from plexrecs_assets.core.store.schema import tmdb_list_cache
+from plexrecs_assets.store.db import init_db
+from plexrecs_assets.store.schema import tmdb_list_cache
 from plexrecs_emulators.suite import EmulatorSuite
 from plexrecs_assets.pipeline.recommend import _unless_not_found
 from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts

@@ -62,7 +62,7 @@ def warm_db(tmp_path_factory) -> Path:
     dst.commit()
     dst.execute("vacuum")
     dst.close()
-    from plexrecs_assets.core.store.db import dispose_all
+    from plexrecs_assets.store.db import dispose_all
 
     dispose_all()
     return template
@@ -97,7 +97,7 @@ def make_workspace(tmp_path, monkeypatch, warm_db):
                                 recs=recs, warm_db=warm_db if warm else None, overseerr=overseerr)
 
     yield make
-    from plexrecs_assets.core.store.db import dispose_all
+    from plexrecs_assets.store.db import dispose_all
 
     dispose_all()
 

@@ -5,9 +5,9 @@ import json
 
 from sqlalchemy import insert
 
-from plexrecs_assets.core.store import fill_queue
-from plexrecs_assets.core.store.db import init_db, utcnow_iso
-from plexrecs_assets.core.store.schema import tmdb_details_cache
+from plexrecs_assets.store import fill_queue
+from plexrecs_assets.store.db import init_db, utcnow_iso
+from plexrecs_assets.store.schema import tmdb_details_cache
 
 
 def test_queue_keeps_the_enrichment_order_drops_cached_titles_and_gives_up_after_three_failures(tmp_path):

@@ -15,8 +15,8 @@ from plexrecs_assets.core.pmm import (
     render_collection,
     validate_collection_text,
 )
-from plexrecs_assets.core.store.db import init_db
-from plexrecs_assets.core.store.schema import plex_inventory
+from plexrecs_assets.store.db import init_db
+from plexrecs_assets.store.schema import plex_inventory
 from plexrecs_assets.demo import REPO_CONFIG_DIR
 from plexrecs_assets.pipeline.kometa import owned_ids, publications, publish_category
 

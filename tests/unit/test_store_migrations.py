@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from plexrecs_assets.core.keys import default_category_id
-from plexrecs_assets.core.store.migrations import LATEST, MIGRATIONS, Migration, SchemaTooNewError, migrate
-from plexrecs_assets.core.store.schema import SPEC_DDL, SPEC_TABLES
+from plexrecs_assets.store.migrations import LATEST, MIGRATIONS, Migration, SchemaTooNewError, migrate
+from plexrecs_assets.store.schema import SPEC_DDL, SPEC_TABLES
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release-3933b5f.sqlite"
 

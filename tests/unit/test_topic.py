@@ -259,8 +259,8 @@ def test_on_topic_check_flags_items_that_break_the_rules_from_their_tmdb_records
 
     from sqlalchemy import insert
 
-    from plexrecs_assets.core.store.db import init_db
-    from plexrecs_assets.core.store.schema import category_run, job_run, tmdb_details_cache
+    from plexrecs_assets.store.db import init_db
+    from plexrecs_assets.store.schema import category_run, job_run, tmdb_details_cache
     from plexrecs_assets.defs.recs.checks import off_topic_problems
 
     engine = init_db(tmp_path / "s.sqlite")

@@ -6,16 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from plexrecs_assets.clients.plex import InventoryScan
 from plexrecs_assets.core.history import HistoryRollup, enrichment_order, fill_missing_tmdb_ids, roll_up_history
 from plexrecs_assets.core.resolve import verify_item
-from plexrecs_assets.core.store import fill_queue
-from plexrecs_assets.core.store.db import utcnow_iso
-from plexrecs_assets.core.store.schema import plex_inventory as plex_inventory_table
-from plexrecs_assets.core.store.schema import title_resolution_cache
+from plexrecs_assets.store import caches, fill_queue
+from plexrecs_assets.store import inventory as inventory_store
 from plexrecs_assets.core.taste import TasteProfile, build_taste_profile
 from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import PlexResource, TautulliResource, TmdbResource
@@ -84,15 +80,7 @@ def plex_inventory(context: AssetExecutionContext, settings: PlexRecsSettings, p
         if not keys:
             raise Failure(description="plex: the library scan found no items with a TMDb id; refusing to "
                                       "recommend against an empty inventory (it would repeat owned titles)")
-        now = utcnow_iso()
-        with engine.begin() as conn:
-            stmt = sqlite_insert(plex_inventory_table)
-            conn.execute(
-                stmt.on_conflict_do_update(index_elements=["tmdb_id", "media_type"], set_={"present_at": stmt.excluded.present_at}),
-                [{"tmdb_id": tmdb_id, "media_type": medium, "present_at": now} for medium, tmdb_id in sorted(keys)],
-            )
-            # Titles no longer in the library stop counting as owned.
-            conn.execute(plex_inventory_table.delete().where(plex_inventory_table.c.present_at != now))
+        inventory_store.replace_inventory(engine, keys)
         if scan.legacy_without_tmdb:
             context.log.warning(f"{scan.legacy_without_tmdb} library items use a legacy agent without a TMDb guid; "
                                 "they cannot be matched by TMDb id (switch them to the Plex Movie / Plex TV Series agent)")
@@ -112,15 +100,6 @@ def plex_inventory(context: AssetExecutionContext, settings: PlexRecsSettings, p
             "sections_scanned": scan.sections_scanned,
             "preview": markdown_table(preview),
         })
-
-
-def _cached_resolution(engine, title: str, year: int | None, medium: str) -> tuple[bool, int | None]:
-    with engine.connect() as conn:
-        row = conn.execute(select(title_resolution_cache.c.tmdb_id).where(
-            title_resolution_cache.c.title == title, title_resolution_cache.c.media_type == medium,
-            (title_resolution_cache.c.year == year) if year is not None else title_resolution_cache.c.year.is_(None),
-        ).order_by(title_resolution_cache.c.id.desc()).limit(1)).first()
-    return (row is not None, row.tmdb_id if row else None)
 
 
 @asset(
@@ -148,17 +127,15 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                     found = tmdb_client.find_tv_by_tvdb(entry.tvdb_id)
                     if found:
                         return found
-                hit, cached = _cached_resolution(engine, entry.title, entry.year, entry.medium)
+                hit, cached = caches.cached_resolution(engine, entry.title, entry.year, entry.medium)
                 if hit:
                     return cached
                 verdict = misses.call(verify_item, {"title": entry.title, "year": entry.year}, entry.medium,
                                       lambda t, y, m: facts_provider.search(t, y, m))
                 if verdict is None:  # TMDb failed: try again next run rather than cache "no match"
                     return None
-                with engine.begin() as conn:
-                    conn.execute(insert(title_resolution_cache).values(
-                        title=entry.title, year=entry.year, media_type=entry.medium,
-                        tmdb_id=verdict.tmdb_id if verdict.accepted else None, resolved_at=utcnow_iso()))
+                caches.remember_resolution(engine, entry.title, entry.year, entry.medium,
+                                           verdict.tmdb_id if verdict.accepted else None)
                 return verdict.tmdb_id if verdict.accepted else None
 
             resolved_late = fill_missing_tmdb_ids(watch_history, lookup)
@@ -182,7 +159,7 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                 context.log.info(f"{deferred} watched titles not enriched from TMDb in this run (at most "
                                  f"tmdb.profile_fetch_per_run={budget} uncached lookups per run); {later}")
             # Keep title_resolution_cache current for every title we now know (title → id, runtime, IMDb).
-            _remember_resolutions(engine, facts.values())
+            caches.remember_facts(engine, facts.values())
         if misses.failed:
             context.log.warning(f"{misses.failed} of {misses.lookups} TMDb lookups for the taste profile failed "
                                 f"and were skipped (last error: {misses.last_error})")
@@ -206,16 +183,3 @@ def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tm
             "tmdb_lookups": misses.lookups,
             "tmdb_failed_lookups": misses.failed,
         })
-
-
-def _remember_resolutions(engine, facts) -> None:
-    now = utcnow_iso()
-    with engine.begin() as conn:
-        known = {(r.media_type, r.tmdb_id) for r in conn.execute(
-            select(title_resolution_cache.c.media_type, title_resolution_cache.c.tmdb_id))}
-        rows = [{"title": f.title, "year": f.year, "media_type": f.medium, "tmdb_id": f.tmdb_id,
-                 "imdb_id": f.imdb_id, "country": (f.countries[0] if f.countries else None),
-                 "runtime_min": f.runtime_min, "resolved_at": now}
-                for f in facts if (f.medium, f.tmdb_id) not in known]
-        if rows:
-            conn.execute(insert(title_resolution_cache), rows)

@@ -18,8 +18,8 @@ from dagster import (
 )
 
 from plexrecs_assets.clients.base import ServiceError
-from plexrecs_assets.core.store import fill_queue
-from plexrecs_assets.defs.history.assets import _remember_resolutions, taste_profile
+from plexrecs_assets.store import caches, fill_queue
+from plexrecs_assets.defs.history.assets import taste_profile
 from plexrecs_assets.defs.resources import TmdbResource
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.pipeline.tmdb_facts import SKIPPABLE_KINDS, TmdbFacts
@@ -61,7 +61,7 @@ def watched_title_details(context: AssetExecutionContext, settings: PlexRecsSett
                     failed[key] = error
                 elif facts is not None:
                     fetched[key] = facts
-        _remember_resolutions(engine, fetched.values())
+        caches.remember_facts(engine, fetched.values())
     for key, error in failed.items():
         fill_queue.mark_failed(engine, [key], error)
     # A title TMDb does not know (404) is done too: asking again would not change the answer.
@@ -86,7 +86,7 @@ def build_fill_schedule(cron: str, config_dir: str | Path, timezone: str = "UTC"
               default_status=DefaultScheduleStatus.RUNNING)
     def tmdb_details_fill(context: ScheduleEvaluationContext):
         from plexrecs_assets.core.config import load_app_config
-        from plexrecs_assets.core.store.db import init_db
+        from plexrecs_assets.store.db import init_db
 
         app = load_app_config(config_dir)
         queued = fill_queue.pending(init_db(app.paths.db_path))

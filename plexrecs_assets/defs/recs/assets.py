@@ -28,8 +28,8 @@ from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.core import outputs
 from plexrecs_assets.core.keys import TargetKey
 from plexrecs_assets.core.models import Candidate, TitleFacts
-from plexrecs_assets.core.store.db import utcnow_iso
-from plexrecs_assets.core.store.schema import recommendation_event, recommendation_history
+from plexrecs_assets.store.db import utcnow_iso
+from plexrecs_assets.store.schema import recommendation_event, recommendation_history
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.defs.history.assets import Inventory
 from plexrecs_assets.defs.recs.context import category_context, run_now
@@ -346,7 +346,7 @@ def _request_missing(context, engine, job_id: int, label: str, items: list[dict]
 
     Returns False when Overseerr is down: each further call would only wait out its retries
     again (minutes over a whole run) for requests that are optional anyway."""
-    from plexrecs_assets.core.store.schema import overseerr_request
+    from plexrecs_assets.store.schema import overseerr_request
 
     made = 0
     with overseerr.client() as client:

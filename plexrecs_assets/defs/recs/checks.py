@@ -11,7 +11,7 @@ from plexrecs_assets.core.dedupe import RECENT_DAYS
 from plexrecs_assets.core.models import TitleFacts
 from plexrecs_assets.core.pmm import validate_collection_text
 from plexrecs_assets.core.rules import rule_violation, rules_for
-from plexrecs_assets.core.store.schema import (
+from plexrecs_assets.store.schema import (
     category_run, plex_inventory, recommendation_event, run_link, tmdb_details_cache)
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.defs.recs.context import run_now

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from plexrecs_assets.core.config import AppConfig
 from plexrecs_assets.core.dedupe import RECENT_DAYS, Exclusions
 from plexrecs_assets.core.rotation import RotationPolicy
-from plexrecs_assets.core.store.schema import category_run, recommendation_history, tmdb_details_cache
+from plexrecs_assets.store.schema import category_run, recommendation_history, tmdb_details_cache
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.pipeline.recommend import CategoryContext
 

@@ -12,8 +12,8 @@ from typing import Iterable
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from plexrecs_assets.core.store.db import utcnow_iso
-from plexrecs_assets.core.store.schema import tmdb_details_cache, tmdb_fill_queue
+from plexrecs_assets.store.db import utcnow_iso
+from plexrecs_assets.store.schema import tmdb_details_cache, tmdb_fill_queue
 
 # A title TMDb failed on this many times is left alone (kept, so the count shows in health).
 MAX_ATTEMPTS = 3

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from plexrecs_assets.core.keys import HOUSEHOLD, default_category_id
-from plexrecs_assets.core.store.schema import SPEC_DDL
+from plexrecs_assets.store.schema import SPEC_DDL
 
 
 class SchemaTooNewError(RuntimeError):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 
-from plexrecs_assets.core.store.migrations import migrate
-from plexrecs_assets.core.store.schema import extra_metadata
+from plexrecs_assets.store.migrations import migrate
+from plexrecs_assets.store.schema import extra_metadata
 
 _ENGINES: dict[str, Engine] = {}
 

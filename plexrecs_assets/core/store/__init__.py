@@ -1,2 +1,0 @@
-"""SQLite store: engine set-up (WAL), schema creation and small query helpers."""
-from plexrecs_assets.core.store.db import connect, init_db, utcnow_iso  # noqa: F401

@@ -1,0 +1,40 @@
+"""``title_resolution_cache``: what a watched title (title, year, medium) resolved to on TMDb."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import Engine, insert, select
+
+from plexrecs_assets.core.models import TitleFacts
+from plexrecs_assets.store.db import utcnow_iso
+from plexrecs_assets.store.schema import title_resolution_cache
+
+
+def cached_resolution(engine: Engine, title: str, year: int | None, medium: str) -> tuple[bool, int | None]:
+    """(found, tmdb_id): found with a None id means "TMDb has no match", remembered as such."""
+    with engine.connect() as conn:
+        row = conn.execute(select(title_resolution_cache.c.tmdb_id).where(
+            title_resolution_cache.c.title == title, title_resolution_cache.c.media_type == medium,
+            (title_resolution_cache.c.year == year) if year is not None else title_resolution_cache.c.year.is_(None),
+        ).order_by(title_resolution_cache.c.id.desc()).limit(1)).first()
+    return (row is not None, row.tmdb_id if row else None)
+
+
+def remember_resolution(engine: Engine, title: str, year: int | None, medium: str, tmdb_id: int | None) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(title_resolution_cache).values(
+            title=title, year=year, media_type=medium, tmdb_id=tmdb_id, resolved_at=utcnow_iso()))
+
+
+def remember_facts(engine: Engine, facts: Iterable[TitleFacts]) -> None:
+    """Keep title → id, runtime and IMDb id for every title now known (once per key)."""
+    now = utcnow_iso()
+    with engine.begin() as conn:
+        known = {(r.media_type, r.tmdb_id) for r in conn.execute(
+            select(title_resolution_cache.c.media_type, title_resolution_cache.c.tmdb_id))}
+        rows = [{"title": f.title, "year": f.year, "media_type": f.medium, "tmdb_id": f.tmdb_id,
+                 "imdb_id": f.imdb_id, "country": (f.countries[0] if f.countries else None),
+                 "runtime_min": f.runtime_min, "resolved_at": now}
+                for f in facts if (f.medium, f.tmdb_id) not in known]
+        if rows:
+            conn.execute(insert(title_resolution_cache), rows)
