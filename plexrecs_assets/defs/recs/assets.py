@@ -21,15 +21,13 @@ from dagster import (
     PartitionsDefinition,
     asset,
 )
-from sqlalchemy import insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.core import outputs
 from plexrecs_assets.core.keys import TargetKey
 from plexrecs_assets.core.models import Candidate, TitleFacts
-from plexrecs_assets.store.db import utcnow_iso
-from plexrecs_assets.store.schema import recommendation_event, recommendation_history
+from plexrecs_assets.store import history as history_store
+from plexrecs_assets.store import requests as requests_store
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.defs.history.assets import Inventory
 from plexrecs_assets.defs.recs.context import category_context, run_now
@@ -227,7 +225,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                         # Nothing on topic to publish is not success; the published collection stays as it was.
                         raise CategoryFailed(f"short: {resolution.short['reason']}" if resolution.short
                                              else "short: nothing to publish")
-                    _record_history(engine, job_id, label, TargetKey.household(category["id"]), resolution.items, now)
+                    history_store.record_published(engine, job_id, label, TargetKey.household(category["id"]), resolution.items, now)
                     runs.update_category(engine, cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
                     return label, None, resolution
                 except Exception as exc:
@@ -258,22 +256,6 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
             "preview": markdown_table(rows, limit=None),
             "short_categories": MetadataValue.json(shorts),
         })
-
-
-def _record_history(engine, job_id: int, label: str, target: TargetKey, items: list[dict], now: str) -> None:
-    """The 60-day history stays keyed by label (the spec's table); the event log also carries the target key."""
-    if not items:
-        return
-    with engine.begin() as conn:
-        stmt = sqlite_insert(recommendation_history)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=["label", "tmdb_id", "media_type"], set_={"last_seen_at": stmt.excluded.last_seen_at}),
-            [{"label": label, "tmdb_id": i["tmdb_id"], "media_type": i["medium"], "first_seen_at": now,
-              "last_seen_at": now} for i in items])
-        conn.execute(insert(recommendation_event), [
-            {"job_id": job_id, "label": label, "user_key": target.user_key, "category_id": target.category_id,
-             "tmdb_id": i["tmdb_id"], "media_type": i["medium"], "source": "kept" if i.get("kept") else i.get("source"), "recommended_at": now}
-            for i in items])
 
 
 def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
@@ -346,8 +328,6 @@ def _request_missing(context, engine, job_id: int, label: str, items: list[dict]
 
     Returns False when Overseerr is down: each further call would only wait out its retries
     again (minutes over a whole run) for requests that are optional anyway."""
-    from plexrecs_assets.store.schema import overseerr_request
-
     made = 0
     with overseerr.client() as client:
         for item in items:
@@ -367,10 +347,9 @@ def _request_missing(context, engine, job_id: int, label: str, items: list[dict]
                 down = exc.kind in OVERSEERR_DOWN
                 context.log.warning(f"overseerr request for {item['title']!r} failed: {exc}"
                                     + ("; skipping the remaining Overseerr requests of this run" if down else ""))
-            with engine.begin() as conn:
-                conn.execute(insert(overseerr_request).values(
-                    job_id=job_id, label=label, tmdb_id=item["tmdb_id"], media_type=item["medium"], outcome=result,
-                    request_id=request_id, detail=detail, requested_at=utcnow_iso()))
+            requests_store.record_request(engine, job_id=job_id, label=label, tmdb_id=item["tmdb_id"],
+                                          media_type=item["medium"], outcome=result, request_id=request_id,
+                                          detail=detail)
             if down:
                 return False
     return True
