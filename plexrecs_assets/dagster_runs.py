@@ -16,7 +16,7 @@ import os
 import socket
 from pathlib import Path
 
-from plexrecs_assets.pipeline import runs
+from plexrecs_assets.store import runs
 
 log = logging.getLogger("plexrecs")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plexrecs_assets.core.config import load_app_config, load_categories
-from plexrecs_assets.pipeline import runs
+from plexrecs_assets.store import runs
 from plexrecs_assets.progress import StepWatcher, noop
 
 # Dagster's console logger prints a step failure with its whole stack trace (80 lines for a
@@ -157,8 +157,6 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
         from plexrecs_assets.definitions import build_definitions
         from plexrecs_assets.core.run_blocks import contiguous_blocks, partition_tags
         from plexrecs_assets.store.db import init_db
-        from sqlalchemy import select
-        from plexrecs_assets.store.schema import run_link
 
         job = build_definitions().resolve_job_def("plexrecs_job")
         engine = init_db(app.paths.db_path)
@@ -177,17 +175,16 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
                     )
                 summary.dagster_run_ids.append(result.run_id)
                 summary.warnings += _step_warnings(instance, result.run_id)
-                with engine.connect() as conn:
-                    link = conn.execute(select(run_link.c.job_id).where(run_link.c.dagster_run_id == result.run_id)).first()
-                if link is None:
+                linked_job = runs.job_for_run_id(engine, result.run_id)
+                if linked_job is None:
                     summary.error = _failure_message(result) or "the run failed before it started"
                     statuses.append("failed")
                     continue
-                job_row, cats = runs.job_summary(engine, link.job_id)
+                job_row, cats = runs.job_summary(engine, linked_job)
                 if job_row.get("status") == "running":  # e.g. a blocking check stopped publishing
-                    runs.finalize_job(engine, link.job_id, error=_failure_message(result) or "run did not finish")
-                    job_row, cats = runs.job_summary(engine, link.job_id)
-                summary.job_ids.append(link.job_id)
+                    runs.finalize_job(engine, linked_job, error=_failure_message(result) or "run did not finish")
+                    job_row, cats = runs.job_summary(engine, linked_job)
+                summary.job_ids.append(linked_job)
                 summary.categories += cats
                 statuses.append(job_row.get("status", "failed"))
                 if job_row.get("error_msg") and job_row.get("status") != "success":

@@ -11,7 +11,7 @@ LONG_FILE = "/srv/" + "/".join(["a-rather-long-folder-name"] * 6) + "/plexrecs-t
 
 SUMMARY = f"""
 from plexrecs_assets.cli.run import print_summary
-from plexrecs_assets.pipeline.runs import CategorySummary
+from plexrecs_assets.store.runs import CategorySummary
 cats = [CategorySummary(label="True Crime", type="movie", published=0, dropped={{"unresolved": 3}}, files=[{LONG_FILE!r}], prompt_tokens=10,
           completion_tokens=5, model="gpt-4o-mini", status="failed", error={LONG_ERROR!r})]
 from plexrecs_assets.runner import RunSummary

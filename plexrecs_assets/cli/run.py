@@ -170,7 +170,7 @@ def run(
                                         "the 60-day rule, rotation ages and recommendation timestamps."),
 ) -> None:
     """Run the whole pipeline once (oneshot) and print a summary. Exits 1 if any category failed."""
-    from plexrecs_assets.pipeline.runs import RunLockedError
+    from plexrecs_assets.store.runs import RunLockedError
     from plexrecs_assets.runner import MissingSecretsError, UnknownCategoryError, parse_as_of
 
     config_dir = config_dir or config_dir_from_env()

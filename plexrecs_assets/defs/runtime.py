@@ -10,7 +10,7 @@ from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.core import outputs
 from plexrecs_assets.dagster_runs import LOCK_TAG, fail_orphaned_runs, owner_tags
 from plexrecs_assets.defs.settings import PlexRecsSettings
-from plexrecs_assets.pipeline import runs
+from plexrecs_assets.store import runs
 
 
 # Assets with their own job that do not take part in a job_run (defs/history/fill.py).

@@ -1,26 +1,20 @@
 """Writing a category's Kometa files and recording what they hold (no Dagster imports)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-from sqlalchemy import Engine, insert, select
 
 from plexrecs_assets.core import outputs
 from plexrecs_assets.core.pmm import CollectionPlan, plan_collection, render_collection
-from plexrecs_assets.store.db import utcnow_iso
-from plexrecs_assets.store.schema import kometa_publication, plex_inventory
+from plexrecs_assets.store import inventory as inventory_store
+from plexrecs_assets.store import kometa as kometa_store
+from plexrecs_assets.store.db import Engine
 
 MEDIA = ("movie", "tv")
 
 
 def owned_ids(engine: Engine) -> dict[str, set[int]]:
     """TMDb ids Plex holds, per medium (the latest inventory snapshot)."""
-    owned: dict[str, set[int]] = {m: set() for m in MEDIA}
-    with engine.connect() as conn:
-        for medium, tmdb_id in conn.execute(select(plex_inventory.c.media_type, plex_inventory.c.tmdb_id)):
-            owned.setdefault(medium, set()).add(int(tmdb_id))
-    return owned
+    return inventory_store.owned_ids(engine, MEDIA)
 
 
 def publish_category(engine: Engine, pmm_out_dir: str | Path, job_id: int, category: dict, items: list[dict], *,
@@ -36,7 +30,6 @@ def publish_category(engine: Engine, pmm_out_dir: str | Path, job_id: int, categ
         plans[medium] = plan_collection(category, medium, ids, position=position, total=total,
                                         owned=owned.get(medium, set()))
     written: dict[str, dict] = {}
-    now = utcnow_iso()
     for medium, path in paths.items():
         plan = plans[medium]
         outputs.atomic_write_text(path, render_collection(plan))
@@ -45,22 +38,10 @@ def publish_category(engine: Engine, pmm_out_dir: str | Path, job_id: int, categ
                 "add_missing": list(plan.add_missing_ids)}
         outputs.record_pmm_file(pmm_out_dir, path, label, medium, info["items"])
         written[medium] = info
-    with engine.begin() as conn:
-        conn.execute(insert(kometa_publication), [
-            {"job_id": job_id, "label": label, "media_type": medium, "path": info["path"], "state": info["state"],
-             "items": info["items"], "in_plex": info["in_plex"], "add_missing": json.dumps(info["add_missing"]),
-             "written_at": now} for medium, info in written.items()])
+    kometa_store.record_publications(engine, job_id, label, written)
     return written
 
 
 def publications(engine: Engine, job_id: int) -> dict[str, list[dict]]:
     """What a run wrote for Kometa, by label (movie file first)."""
-    out: dict[str, list[dict]] = {}
-    with engine.connect() as conn:
-        rows = conn.execute(select(kometa_publication).where(kometa_publication.c.job_id == job_id)
-                            .order_by(kometa_publication.c.id)).mappings().all()
-    for row in rows:
-        item = dict(row)
-        item["add_missing"] = json.loads(item["add_missing"] or "[]")
-        out.setdefault(row["label"], []).append(item)
-    return out
+    return kometa_store.publications(engine, job_id)

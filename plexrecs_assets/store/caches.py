@@ -38,3 +38,15 @@ def remember_facts(engine: Engine, facts: Iterable[TitleFacts]) -> None:
                 for f in facts if (f.medium, f.tmdb_id) not in known]
         if rows:
             conn.execute(insert(title_resolution_cache), rows)
+
+
+def details_payload(engine: Engine, medium: str, tmdb_id: int) -> dict | None:
+    """The cached TMDb record of one title (``tmdb_details_cache``), or None."""
+    import json
+
+    from plexrecs_assets.store.schema import tmdb_details_cache
+
+    with engine.connect() as conn:
+        row = conn.execute(select(tmdb_details_cache.c.payload).where(
+            tmdb_details_cache.c.tmdb_id == tmdb_id, tmdb_details_cache.c.media_type == medium)).first()
+    return json.loads(row.payload) if row else None

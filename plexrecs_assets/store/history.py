@@ -70,3 +70,26 @@ def record_published(engine: Engine, job_id: int, label: str, target: TargetKey,
              "tmdb_id": i["tmdb_id"], "media_type": i["medium"], "source": "kept" if i.get("kept") else i.get("source"),
              "recommended_at": now}
             for i in items])
+
+
+def previous_event_keys(engine: Engine, label: str, job_id: int) -> set[tuple[str, int]]:
+    """The (medium, tmdb_id) of ``label``'s last published run before ``job_id``."""
+    ev = recommendation_event
+    with engine.connect() as conn:
+        previous = conn.execute(select(ev.c.job_id).where(ev.c.label == label, ev.c.job_id < job_id)
+                                .order_by(ev.c.job_id.desc()).limit(1)).scalar()
+        if previous is None:
+            return set()
+        return {(r.media_type, r.tmdb_id) for r in conn.execute(select(ev.c.media_type, ev.c.tmdb_id).where(
+            ev.c.label == label, ev.c.job_id == previous))}
+
+
+def earlier_run_recommending(engine: Engine, label: str, medium: str, tmdb_id: int, *, job_id: int,
+                             since: str) -> int | None:
+    """A run other than ``job_id`` that recommended the title for ``label`` at or after ``since``."""
+    ev = recommendation_event
+    with engine.connect() as conn:
+        row = conn.execute(select(ev.c.job_id).where(
+            ev.c.label == label, ev.c.tmdb_id == tmdb_id, ev.c.media_type == medium,
+            ev.c.job_id != job_id, ev.c.recommended_at >= since).limit(1)).first()
+    return row.job_id if row else None

@@ -21,3 +21,19 @@ def replace_inventory(engine: Engine, keys: Iterable[tuple[str, int]]) -> None:
             conn.execute(stmt.on_conflict_do_update(index_elements=["tmdb_id", "media_type"],
                                                     set_={"present_at": stmt.excluded.present_at}), rows)
         conn.execute(plex_inventory.delete().where(plex_inventory.c.present_at != now))
+
+
+def owned_ids(engine: Engine, media=("movie", "tv")) -> dict[str, set[int]]:
+    """TMDb ids Plex holds, per medium (the latest inventory snapshot)."""
+    from sqlalchemy import select
+
+    owned: dict[str, set[int]] = {m: set() for m in media}
+    with engine.connect() as conn:
+        for medium, tmdb_id in conn.execute(select(plex_inventory.c.media_type, plex_inventory.c.tmdb_id)):
+            owned.setdefault(medium, set()).add(int(tmdb_id))
+    return owned
+
+
+def owned_keys(engine: Engine) -> set[tuple[str, int]]:
+    """(medium, tmdb_id) of everything Plex holds."""
+    return {(m, i) for m, ids in owned_ids(engine).items() for i in ids}

@@ -12,7 +12,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
 from plexrecs_assets.dagster_runs import HOST_TAG, LOCK_TAG, PID_TAG, owner_tags, recover_if_idle
-from plexrecs_assets.pipeline import runs
+from plexrecs_assets.store import runs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,7 +56,7 @@ def test_recover_if_idle_leaves_runs_alone_while_another_process_holds_the_lock(
     db = tmp_path / "data" / "plexrecs.sqlite"
     db.parent.mkdir(parents=True)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from plexrecs_assets.pipeline import runs; "
+        [sys.executable, "-c", "import sys, time; from plexrecs_assets.store import runs; "
                                f"assert runs.acquire_run_lock({str(db)!r}); print('held', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     try:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from urllib.parse import quote
 
 from plexrecs_api.app import create_app
-from plexrecs_assets.pipeline.runs import INTERRUPTED
+from plexrecs_assets.store.runs import INTERRUPTED
 from reliability_helpers import LABELS, PLEXRECS, REPO_ROOT, assert_untouched_except, parse_outputs
 
 pytestmark = pytest.mark.slow

@@ -207,7 +207,7 @@ def test_yesterdays_series_collection_is_retired_when_today_has_none(tmp_path):
 
 def test_run_summary_says_how_many_picks_plex_holds_and_what_goes_to_radarr():
     from plexrecs_assets.cli.run import kometa_lines
-    from plexrecs_assets.pipeline.runs import CategorySummary
+    from plexrecs_assets.store.runs import CategorySummary
 
     base = dict(type="genre", status="success", error=None, published=3, dropped={}, files=[], prompt_tokens=0,
                 completion_tokens=0, model=None)

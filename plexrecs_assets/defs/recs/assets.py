@@ -35,7 +35,8 @@ from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, TmdbResource
 from plexrecs_assets.defs.runtime import job_scope
 from plexrecs_assets.defs.settings import PlexRecsSettings
-from plexrecs_assets.pipeline import kometa, runs
+from plexrecs_assets.pipeline import kometa
+from plexrecs_assets.store import runs
 from plexrecs_assets.pipeline.recommend import (
     CategoryFailed,
     Prepared,

@@ -1,34 +1,30 @@
 """Blocking checks between resolving and publishing: a failure stops pmm_collections, so
 the previously published Kometa files stay in place."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetIn, asset_check
-from sqlalchemy import and_, select
 
 from plexrecs_assets.core.dedupe import RECENT_DAYS
 from plexrecs_assets.core.models import TitleFacts
 from plexrecs_assets.core.pmm import validate_collection_text
 from plexrecs_assets.core.rules import rule_violation, rules_for
-from plexrecs_assets.store.schema import (
-    category_run, plex_inventory, recommendation_event, run_link, tmdb_details_cache)
+from plexrecs_assets.store import caches
+from plexrecs_assets.store import history as history_store
+from plexrecs_assets.store import inventory as inventory_store
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.defs.recs.context import run_now
 from plexrecs_assets.defs.settings import PlexRecsSettings
-from plexrecs_assets.pipeline import runs
+from plexrecs_assets.store import runs
 
 
 def _this_job(context: AssetCheckExecutionContext, engine) -> int | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(run_link.c.job_id).where(run_link.c.dagster_run_id == context.run.run_id)).first()
-    return row.job_id if row else None
+    return runs.job_for_run_id(engine, context.run.run_id)
 
 
 def _published(engine, job_id: int) -> dict[str, list[dict]]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(category_run.c.label, category_run.c.resolved_json_path).where(
-            category_run.c.job_id == job_id, category_run.c.resolved_json_path.is_not(None))).all()
+    rows = [(r.label, r.resolved_json_path) for r in runs.category_rows(engine, job_id) if r.resolved_json_path]
     out = {}
     for label, path in rows:
         try:
@@ -48,8 +44,7 @@ def _result(context, engine, job_id, problems: list[str], what: str) -> AssetChe
 def resolved_not_owned(context: AssetCheckExecutionContext, settings: PlexRecsSettings) -> AssetCheckResult:
     engine = settings.engine()
     job_id = _this_job(context, engine)
-    with engine.connect() as conn:
-        owned = {(r.media_type, r.tmdb_id) for r in conn.execute(select(plex_inventory.c.media_type, plex_inventory.c.tmdb_id))}
+    owned = inventory_store.owned_keys(engine)
     library = {c["label"] for c in settings.categories().values() if c.get("mode") == "library"}
     problems = [f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) is owned"
                 for label, items in (_published(engine, job_id) if job_id else {}).items()
@@ -80,21 +75,15 @@ def resolved_not_recent(context: AssetCheckExecutionContext, settings: PlexRecsS
     cutoff = (run_now(context) - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
     problems = []
     if job_id:
-        ev = recommendation_event
-        with engine.connect() as conn:
-            for label, items in _published(engine, job_id).items():
-                previous = conn.execute(select(ev.c.job_id).where(ev.c.label == label, ev.c.job_id < job_id)
-                                        .order_by(ev.c.job_id.desc()).limit(1)).scalar()
-                stayed = {(r.media_type, r.tmdb_id) for r in conn.execute(select(ev.c.media_type, ev.c.tmdb_id).where(
-                    ev.c.label == label, ev.c.job_id == previous))} if previous is not None else set()
-                for i in items:
-                    if i.get("kept") and (i["medium"], i["tmdb_id"]) in stayed:
-                        continue
-                    earlier = conn.execute(select(ev.c.job_id).where(and_(
-                        ev.c.label == label, ev.c.tmdb_id == i["tmdb_id"], ev.c.media_type == i["medium"],
-                        ev.c.job_id != job_id, ev.c.recommended_at >= cutoff)).limit(1)).first()
-                    if earlier:
-                        problems.append(f"{label}: {i['title']} was already recommended by run {earlier.job_id}")
+        for label, items in _published(engine, job_id).items():
+            stayed = history_store.previous_event_keys(engine, label, job_id)
+            for i in items:
+                if i.get("kept") and (i["medium"], i["tmdb_id"]) in stayed:
+                    continue
+                earlier = history_store.earlier_run_recommending(engine, label, i["medium"], i["tmdb_id"],
+                                                                 job_id=job_id, since=cutoff)
+                if earlier is not None:
+                    problems.append(f"{label}: {i['title']} was already recommended by run {earlier}")
     return _result(context, engine, job_id, problems, "60-day repeat")
 
 
@@ -112,9 +101,7 @@ def off_topic_problems(engine, job_id: int, categories: dict, allowed) -> list[s
     """Each resolved item of ``job_id`` that breaks its category's rules, judged from its TMDb
     record in ``tmdb_details_cache`` (an item without a record is a problem too)."""
     problems = []
-    with engine.connect() as conn:
-        raw_paths = dict(conn.execute(select(category_run.c.label, category_run.c.raw_json_path).where(
-            category_run.c.job_id == job_id)).all())
+    raw_paths = {r.label: r.raw_json_path for r in runs.category_rows(engine, job_id)}
     for label, items in _published(engine, job_id).items():
         category = categories.get(label)
         if category is None:
@@ -122,14 +109,11 @@ def off_topic_problems(engine, job_id: int, categories: dict, allowed) -> list[s
         rules = rules_for(category, [m for m in category.get("media_types", ["movie", "tv"]) if m in allowed],
                           _seeds_of(raw_paths.get(label)))
         for i in items:
-            with engine.connect() as conn:
-                row = conn.execute(select(tmdb_details_cache.c.payload).where(
-                    tmdb_details_cache.c.tmdb_id == i["tmdb_id"],
-                    tmdb_details_cache.c.media_type == i["medium"])).first()
-            if row is None:
+            payload = caches.details_payload(engine, i["medium"], i["tmdb_id"])
+            if payload is None:
                 problems.append(f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) has no TMDb record")
                 continue
-            why = rule_violation(TitleFacts.from_json(json.loads(row.payload)), rules)
+            why = rule_violation(TitleFacts.from_json(payload), rules)
             if why:
                 problems.append(f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) {why}")
     return problems
@@ -153,10 +137,7 @@ def pmm_files_valid(context: AssetCheckExecutionContext, settings: PlexRecsSetti
     job_id = _this_job(context, engine)
     problems = []
     if job_id:
-        with engine.connect() as conn:
-            rows = conn.execute(select(category_run).where(category_run.c.job_id == job_id,
-                                                           category_run.c.status == "success")).all()
-        for row in rows:
+        for row in runs.category_rows(engine, job_id, status="success"):
             for medium, path in (("movie", row.pmm_movie_yaml_path), ("tv", row.pmm_tv_yaml_path)):
                 try:
                     validate_collection_text(Path(path).read_text(encoding="utf-8"), medium)

@@ -268,3 +268,19 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
             overseerr_requested=requested.get(c.label, []),
         ))
     return (dict(job._mapping) if job else {}), summaries
+
+
+def job_for_run_id(engine: Engine, dagster_run_id: str) -> int | None:
+    """The job_run a Dagster run produced (``run_link``), or None before its first step."""
+    with engine.connect() as conn:
+        row = conn.execute(select(run_link.c.job_id).where(run_link.c.dagster_run_id == dagster_run_id)).first()
+    return row.job_id if row else None
+
+
+def category_rows(engine: Engine, job_id: int, *, status: str | None = None) -> list:
+    """The ``category_run`` rows of ``job_id`` (optionally only those with ``status``), in id order."""
+    query = select(category_run).where(category_run.c.job_id == job_id)
+    if status is not None:
+        query = query.where(category_run.c.status == status)
+    with engine.connect() as conn:
+        return conn.execute(query.order_by(category_run.c.id)).all()
