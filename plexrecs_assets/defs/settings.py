@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from dagster import ConfigurableResource
-from sqlalchemy import Engine
 
 from plexrecs_assets.core.config import AppConfig, category_to_dict, load_app_config, load_categories
-from plexrecs_assets.store.db import init_db
+from plexrecs_assets.store.db import Engine, init_db
 
 
 class PlexRecsSettings(ConfigurableResource):

@@ -15,14 +15,11 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
-from sqlalchemy import Engine, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.clients.tmdb import TitleDetails, TitleSummary, TmdbClient
 from plexrecs_assets.core.models import TitleFacts
-from plexrecs_assets.store.db import utcnow_iso
-from plexrecs_assets.store.schema import tmdb_details_cache, tmdb_list_cache
+from plexrecs_assets.store import caches
+from plexrecs_assets.store.db import Engine
 
 
 LIST_TTL_S = 12 * 3600  # TMDb's lists move slowly; a nightly run still sees today's
@@ -159,24 +156,13 @@ class TmdbFacts:
     def _cached_details(self, medium: str, tmdb_id: int) -> TitleFacts | None:
         if self.engine is None:
             return None
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(tmdb_details_cache.c.payload).where(
-                    tmdb_details_cache.c.tmdb_id == tmdb_id, tmdb_details_cache.c.media_type == medium)
-            ).first()
-        return TitleFacts.from_json(json.loads(row[0])) if row else None
+        payload = caches.details_payload(self.engine, medium, tmdb_id)
+        return TitleFacts.from_json(payload) if payload is not None else None
 
     def _store_details(self, facts: TitleFacts) -> None:
         if self.engine is None:
             return
-        stmt = sqlite_insert(tmdb_details_cache).values(
-            tmdb_id=facts.tmdb_id, media_type=facts.medium, payload=json.dumps(facts.to_json()),
-            fetched_at=utcnow_iso())
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["tmdb_id", "media_type"],
-            set_={"payload": stmt.excluded.payload, "fetched_at": stmt.excluded.fetched_at})
-        with self.engine.begin() as conn:
-            conn.execute(stmt)
+        caches.store_details_payload(self.engine, facts.medium, facts.tmdb_id, facts.to_json())
 
     def details(self, medium: str, tmdb_id: int, meter: "RequestMeter | None" = None) -> TitleFacts | None:
         """Facts for one title, or None when TMDb does not know the id."""
@@ -199,16 +185,8 @@ class TmdbFacts:
         wanted = set(keys)
         if self.engine is None or not wanted:
             return {}
-        found: dict[tuple[str, int], TitleFacts] = {}
-        ids = sorted({tmdb_id for _, tmdb_id in wanted})
-        with self.engine.connect() as conn:
-            for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
-                rows = conn.execute(select(tmdb_details_cache.c.media_type, tmdb_details_cache.c.tmdb_id,
-                                           tmdb_details_cache.c.payload)
-                                    .where(tmdb_details_cache.c.tmdb_id.in_(ids[i:i + 500])))
-                for medium, tmdb_id, payload in rows:
-                    if (medium, tmdb_id) in wanted:
-                        found[(medium, tmdb_id)] = TitleFacts.from_json(json.loads(payload))
+        found = {key: TitleFacts.from_json(payload)
+                 for key, payload in caches.details_payloads(self.engine, wanted).items()}
         with self._lock:
             for key, facts in found.items():
                 self._memo.setdefault(("details", *key), facts)
@@ -241,20 +219,12 @@ class TmdbFacts:
         if self.engine is None:
             return None
         fresh_after = (datetime.now(timezone.utc) - timedelta(seconds=LIST_TTL_S)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with self.engine.connect() as conn:
-            row = conn.execute(select(tmdb_list_cache.c.payload).where(
-                tmdb_list_cache.c.cache_key == cache_key, tmdb_list_cache.c.fetched_at >= fresh_after)).first()
-        return json.loads(row[0]) if row else None
+        return caches.list_payload(self.engine, cache_key, fresh_after=fresh_after)
 
     def _write_list(self, cache_key: str, payload) -> None:
         if self.engine is None:
             return
-        stmt = sqlite_insert(tmdb_list_cache).values(cache_key=cache_key, payload=json.dumps(payload),
-                                                     fetched_at=utcnow_iso())
-        stmt = stmt.on_conflict_do_update(index_elements=["cache_key"], set_={
-            "payload": stmt.excluded.payload, "fetched_at": stmt.excluded.fetched_at})
-        with self.engine.begin() as conn:
-            conn.execute(stmt)
+        caches.store_list_payload(self.engine, cache_key, payload)
 
     def search(self, title: str, year: int | None, medium: str) -> list[TitleSummary]:
         return self._stored_list(("search", medium, title.casefold(), year),

@@ -50,3 +50,68 @@ def details_payload(engine: Engine, medium: str, tmdb_id: int) -> dict | None:
         row = conn.execute(select(tmdb_details_cache.c.payload).where(
             tmdb_details_cache.c.tmdb_id == tmdb_id, tmdb_details_cache.c.media_type == medium)).first()
     return json.loads(row.payload) if row else None
+
+
+# ---------------------------------------------------------------- TMDb details and list pages
+
+def store_details_payload(engine: Engine, medium: str, tmdb_id: int, payload: dict) -> None:
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    from plexrecs_assets.store.schema import tmdb_details_cache
+
+    stmt = sqlite_insert(tmdb_details_cache).values(tmdb_id=tmdb_id, media_type=medium, payload=_dumps(payload),
+                                                    fetched_at=utcnow_iso())
+    stmt = stmt.on_conflict_do_update(index_elements=["tmdb_id", "media_type"],
+                                      set_={"payload": stmt.excluded.payload, "fetched_at": stmt.excluded.fetched_at})
+    with engine.begin() as conn:
+        conn.execute(stmt)
+
+
+def details_payloads(engine: Engine, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], dict]:
+    """Cached TMDb records for ``keys``, read in bulk (one ``IN`` query per 500 ids)."""
+    import json
+
+    from plexrecs_assets.store.schema import tmdb_details_cache
+
+    wanted = set(keys)
+    found: dict[tuple[str, int], dict] = {}
+    ids = sorted({tmdb_id for _, tmdb_id in wanted})
+    with engine.connect() as conn:
+        for i in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
+            rows = conn.execute(select(tmdb_details_cache.c.media_type, tmdb_details_cache.c.tmdb_id,
+                                       tmdb_details_cache.c.payload)
+                                .where(tmdb_details_cache.c.tmdb_id.in_(ids[i:i + 500])))
+            for medium, tmdb_id, payload in rows:
+                if (medium, tmdb_id) in wanted:
+                    found[(medium, tmdb_id)] = json.loads(payload)
+    return found
+
+
+def list_payload(engine: Engine, cache_key: str, *, fresh_after: str):
+    """A cached TMDb list page fetched at or after ``fresh_after``, or None."""
+    import json
+
+    from plexrecs_assets.store.schema import tmdb_list_cache
+
+    with engine.connect() as conn:
+        row = conn.execute(select(tmdb_list_cache.c.payload).where(
+            tmdb_list_cache.c.cache_key == cache_key, tmdb_list_cache.c.fetched_at >= fresh_after)).first()
+    return json.loads(row[0]) if row else None
+
+
+def store_list_payload(engine: Engine, cache_key: str, payload) -> None:
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    from plexrecs_assets.store.schema import tmdb_list_cache
+
+    stmt = sqlite_insert(tmdb_list_cache).values(cache_key=cache_key, payload=_dumps(payload), fetched_at=utcnow_iso())
+    stmt = stmt.on_conflict_do_update(index_elements=["cache_key"], set_={
+        "payload": stmt.excluded.payload, "fetched_at": stmt.excluded.fetched_at})
+    with engine.begin() as conn:
+        conn.execute(stmt)
+
+
+def _dumps(payload) -> str:
+    import json
+
+    return json.dumps(payload)
