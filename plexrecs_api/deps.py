@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import Engine
+from plexrecs_assets.store.db import Engine
 
 from plexrecs_assets.core.config import AppConfig, Category, ConfigError, category_to_dict, load_app_config, load_categories
 from plexrecs_assets.store.db import connect

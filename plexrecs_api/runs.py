@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from plexrecs_api import queries
+from plexrecs_assets.store import read_model as queries
 from plexrecs_api.deps import Store
 from plexrecs_api.errors import ApiError
 from plexrecs_assets.core.run_blocks import contiguous_blocks, partition_tags

@@ -12,39 +12,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Connection, select
-from sqlalchemy.exc import OperationalError
-
-from plexrecs_assets.store.schema import job_run, run_link
-
 _DAGSTER_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
-
-
-def _epoch(iso: str | None) -> float | None:
-    if not iso:
-        return None
-    try:
-        parsed = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
-
-
-def stuck_jobs(conn: Connection, limit_s: float, now: float) -> list[dict]:
-    """``job_run`` rows still ``running`` after ``limit_s`` seconds."""
-    try:
-        rows = conn.execute(select(job_run.c.id, job_run.c.started_at, run_link.c.dagster_run_id)
-                            .select_from(job_run.outerjoin(run_link, run_link.c.job_id == job_run.c.id))
-                            .where(job_run.c.status == "running")).all()
-    except OperationalError:  # an empty store without the tables yet
-        return []
-    stuck = []
-    for row in rows:
-        started = _epoch(row.started_at)
-        if started is not None and now - started > limit_s:
-            stuck.append({"source": "plexrecs", "job_id": row.id, "dagster_run_id": row.dagster_run_id,
-                          "status": "running", "since": row.started_at, "for_s": int(now - started)})
-    return stuck
 
 
 class DagsterRuns:

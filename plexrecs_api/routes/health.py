@@ -10,12 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from plexrecs_api import queries
+from plexrecs_assets.store import read_model as queries
 from plexrecs_api.deps import StoreUnavailable
 from plexrecs_api.models import Health
 from plexrecs_api.routes import errors
 from plexrecs_api.state import api_state
-from plexrecs_api.stuck import stuck_jobs
+from plexrecs_assets.store.read_model import stuck_jobs
 
 log = logging.getLogger("plexrecs_api")
 

@@ -5,7 +5,7 @@ import os
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from plexrecs_api import queries
+from plexrecs_assets.store import read_model as queries
 from plexrecs_api.deps import Answer, ConfigSnapshot, Store, stat_sig
 from plexrecs_api.errors import ApiError
 from plexrecs_api.files import contained, iso_mtime, pmm_summary

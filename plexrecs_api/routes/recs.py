@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from plexrecs_api import queries
+from plexrecs_assets.store import read_model as queries
 from plexrecs_api.deps import Answer, ConfigSnapshot, Store, stat_sig
 from plexrecs_api.errors import not_found
 from plexrecs_api.files import contained, read_json_file

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from plexrecs_api import queries
+from plexrecs_assets.store import read_model as queries
 from plexrecs_api.deps import Answer, ConfigSnapshot, Store
 from plexrecs_api.errors import ApiError, not_found
 from plexrecs_api.models import JobRunOut, RunRequest, RunResponse

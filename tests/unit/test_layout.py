@@ -48,3 +48,10 @@ def test_domain_modules_import_neither_dagster_nor_fastapi():
                  for module, _ in _imports(path)
                  if module.split(".")[0] in {"dagster", "fastapi", "starlette"}]
     assert offenders == []
+
+
+def test_sql_lives_in_the_store_layer():
+    offenders = [f"{path.relative_to(ROOT)}: {module}" for path in _product_files()
+                 if "plexrecs_assets/store/" not in path.relative_to(ROOT).as_posix()
+                 for module, _ in _imports(path) if module.split(".")[0] == "sqlalchemy"]
+    assert offenders == []

@@ -6,6 +6,7 @@ older store; their absence means "nothing recorded", not an error.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -182,3 +183,32 @@ def partition_keys(raw: str | None) -> list[str]:
     except ValueError:
         return []
     return [str(v) for v in value] if isinstance(value, list) else []
+
+
+# ---------------------------------------------------------------- runs stuck past a limit
+
+def _epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        parsed = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def stuck_jobs(conn: Connection, limit_s: float, now: float) -> list[dict]:
+    """``job_run`` rows still ``running`` after ``limit_s`` seconds."""
+    try:
+        rows = conn.execute(select(job_run.c.id, job_run.c.started_at, run_link.c.dagster_run_id)
+                            .select_from(job_run.outerjoin(run_link, run_link.c.job_id == job_run.c.id))
+                            .where(job_run.c.status == "running")).all()
+    except OperationalError:  # an empty store without the tables yet
+        return []
+    stuck = []
+    for row in rows:
+        started = _epoch(row.started_at)
+        if started is not None and now - started > limit_s:
+            stuck.append({"source": "plexrecs", "job_id": row.id, "dagster_run_id": row.dagster_run_id,
+                          "status": "running", "since": row.started_at, "for_s": int(now - started)})
+    return stuck
