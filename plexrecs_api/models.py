@@ -144,43 +144,8 @@ class RunResponse(BaseModel):
 # ---------------------------------------------------------------- output files
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-
-
-class RawRecommendation(_Open):
-    title: str
-    year: int | None = None
-    medium: str | None = None
-    why: str | None = None
-    keywords: list[str] | None = None
-    tmdb_id: int | None = None
-
-
-class RawRecs(_Open):
-    category: str
-    generated_at: str
-    recommendations: list[RawRecommendation]
-
-
-class ResolvedItem(_Open):
-    title: str
-    year: int | None = None
-    medium: MediaType
-    tmdb_id: int
-    imdb_id: str | None = None
-    runtime_min: int | None = None
-    vote_count: int | None = None
-    why: str | None = None
-    keywords: list[str] | None = None
-    source: str | None = None
-
-
-class ResolvedRecs(_Open):
-    category: str
-    resolved_at: str
-    items: list[ResolvedItem]
-    dropped: dict | None = None
+# The output files' models are the pipeline's own documents (one definition for writers and readers).
+from plexrecs_assets.core.documents import RawRecommendation, RawRecs, ResolvedItem, ResolvedRecs  # noqa: E402,F401 (re-exported)
 
 
 class PmmFile(BaseModel):

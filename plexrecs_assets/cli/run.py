@@ -118,14 +118,15 @@ def kometa_lines(categories) -> list[str]:
 
 
 def _sources(c) -> str:
-    import json
     from pathlib import Path as _P
+
+    from plexrecs_assets.core.documents import DocumentError, ResolvedRecs, read_document
     path = next((f for f in c.files if f.endswith(".resolved.json")), None)
     if not path or not _P(path).exists():
         return "-"
     try:
-        sources = json.loads(_P(path).read_text(encoding="utf-8")).get("sources", {})
-    except ValueError:
+        sources = read_document(path, ResolvedRecs).sources or {}
+    except DocumentError:
         return "-"
     return ", ".join(f"{k}={v}" for k, v in sorted(sources.items())) or "-"
 

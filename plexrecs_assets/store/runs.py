@@ -240,7 +240,8 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         acc = usage.setdefault(u.label, {"prompt_tokens": 0, "completion_tokens": 0, "model": u.model})
         acc["prompt_tokens"] += u.prompt_tokens
         acc["completion_tokens"] += u.completion_tokens
-    from plexrecs_assets.pipeline.kometa import publications
+    from plexrecs_assets.core.documents import DocumentError, ResolvedRecs, read_document
+    from plexrecs_assets.store.kometa import publications
 
     kometa_files = publications(engine, job_id)
     summaries = []
@@ -248,12 +249,12 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         published, dropped, short, rotation = 0, {}, None, {}
         if c.resolved_json_path and Path(c.resolved_json_path).exists():
             try:
-                doc = json.loads(Path(c.resolved_json_path).read_text(encoding="utf-8"))
-                published = len(doc.get("items", []))
-                dropped = doc.get("dropped", {})
-                short = (doc.get("short") or {}).get("reason")
-                rotation = doc.get("rotation") or {}
-            except ValueError:
+                doc = read_document(c.resolved_json_path, ResolvedRecs)
+                published = len(doc.items)
+                dropped = doc.dropped or {}
+                short = (doc.short or {}).get("reason")
+                rotation = doc.rotation or {}
+            except DocumentError:
                 pass
         elif c.error_msg and c.error_msg.startswith("short: "):
             short = c.error_msg[len("short: "):]

@@ -267,7 +267,8 @@ def test_on_topic_check_flags_items_that_break_the_rules_from_their_tmdb_records
     resolved = tmp_path / "true-crime.resolved.json"
     items = [{"title": "The Keepers", "medium": "tv", "tmdb_id": 1}, {"title": "Batman", "medium": "movie", "tmdb_id": 2},
              {"title": "Ghost", "medium": "movie", "tmdb_id": 3}]
-    resolved.write_text(_json.dumps({"items": items}), encoding="utf-8")
+    resolved.write_text(_json.dumps({"category": "True Crime", "resolved_at": "2026-12-01T00:00:00Z",
+                                     "items": items}), encoding="utf-8")
     with engine.begin() as conn:
         job = conn.execute(insert(job_run).values(started_at="2026-12-01T00:00:00Z", mode="oneshot",
                                                   status="running")).inserted_primary_key[0]
@@ -281,6 +282,12 @@ def test_on_topic_check_flags_items_that_break_the_rules_from_their_tmdb_records
     assert len(problems) == 2
     assert "Batman" in problems[0] and "lacks required genre(s) ['Documentary']" in problems[0]
     assert "Ghost" in problems[1] and "no TMDb record" in problems[1]
+    # A resolved document that is not a document at all is a problem too, never a silent pass.
+    resolved.write_text(_json.dumps({"items": [{"title": "Batman", "medium": "movie", "tmdb_id": "2"}]}),
+                        encoding="utf-8")
+    problems = off_topic_problems(engine, job, {"True Crime": TRUE_CRIME}, ["movie", "tv"])
+    assert len(problems) == 1 and "resolved document is unreadable" in problems[0]
+    assert str(resolved) in problems[0] and "category" in problems[0]
 
 
 def test_lowering_recs_lets_the_oldest_kept_picks_leave():

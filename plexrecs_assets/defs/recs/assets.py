@@ -24,6 +24,7 @@ from dagster import (
 
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.core import outputs
+from plexrecs_assets.core.documents import CategoryPool, ResolvedRecs, document_json, read_document
 from plexrecs_assets.core.keys import TargetKey
 from plexrecs_assets.core.models import Candidate, TitleFacts
 from plexrecs_assets.store import history as history_store
@@ -106,13 +107,15 @@ def _pool_doc(prepared: Prepared) -> dict:
 
 
 def _prepared_from_files(raw_path: str) -> Prepared:
+    # The LLM's answer as returned: read as it is (verification judges each item, and an odd
+    # field type in one item must cost that item, not the category).
     raw = json.loads(Path(raw_path).read_text(encoding="utf-8"))
     pool_path = Path(raw_path).with_name(Path(raw_path).name.replace(".raw.json", ".pool.json"))
-    doc = json.loads(pool_path.read_text(encoding="utf-8")) if pool_path.exists() else {"seeds": [], "pool": []}
+    doc = read_document(pool_path, CategoryPool) if pool_path.exists() else CategoryPool(seeds=[], pool=[])
     return Prepared(
         raw=raw,
-        pool=[Candidate(TitleFacts.from_json(p["facts"]), p["score"], set(p["sources"])) for p in doc["pool"]],
-        seeds=[TitleFacts.from_json(s) for s in doc["seeds"]],
+        pool=[Candidate(TitleFacts.from_json(p["facts"]), p["score"], set(p["sources"])) for p in doc.pool],
+        seeds=[TitleFacts.from_json(s) for s in doc.seeds],
     )
 
 
@@ -221,7 +224,8 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                            "pool_stats": prepared.raw.get("pool_stats") or {},
                            "rules": ctx.rules.to_json() if ctx.rules else None, "tmdb": resolution.tmdb}
                     path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, category["id"])
-                    outputs.atomic_write_json(path, doc)
+                    # Checked against the document model before anything is written.
+                    outputs.atomic_write_json(path, document_json(ResolvedRecs.model_validate(doc)))
                     if not resolution.items:
                         # Nothing on topic to publish is not success; the published collection stays as it was.
                         raise CategoryFailed(f"short: {resolution.short['reason']}" if resolution.short
@@ -280,8 +284,8 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
             try:
                 if not resolved_path:
                     raise CategoryFailed("no resolved recommendations yet; materialize resolved_recs first")
-                doc = json.loads(Path(resolved_path).read_text(encoding="utf-8"))
-                written = kometa.publish_category(engine, app.paths.pmm_out_dir, job_id, category, doc["items"],
+                doc = read_document(resolved_path, ResolvedRecs)
+                written = kometa.publish_category(engine, app.paths.pmm_out_dir, job_id, category, doc.item_dicts(),
                                                   position=order[label], total=len(order), owned=owned)
                 runs.update_category(engine, cat_id, resolved_json_path=resolved_path,
                                      pmm_movie_yaml_path=written["movie"]["path"], pmm_tv_yaml_path=written["tv"]["path"],
@@ -295,9 +299,9 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
                 continue
             # Only the picks added this run (all checked against the category's rules), and never
             # for a library category: its titles are owned already.
-            new_picks = [i for i in doc["items"] if not i.get("kept")]
+            new_picks = [i for i in doc.item_dicts() if not i.get("kept")]
             if overseerr_up and app.overseerr.enabled and app.overseerr.requests_per_category > 0 \
-                    and doc.get("mode", "discover") != "library" and new_picks:
+                    and (doc.mode or "discover") != "library" and new_picks:
                 overseerr_up = _request_missing(context, engine, job_id, label, new_picks, overseerr,
                                                 app.overseerr.requests_per_category)
         status = runs.finalize_job(engine, job_id)

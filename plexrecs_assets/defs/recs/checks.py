@@ -1,12 +1,12 @@
 """Blocking checks between resolving and publishing: a failure stops pmm_collections, so
 the previously published Kometa files stay in place."""
-import json
 from datetime import timedelta
 from pathlib import Path
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetIn, asset_check
 
 from plexrecs_assets.core.dedupe import RECENT_DAYS
+from plexrecs_assets.core.documents import CategoryPool, DocumentError, ResolvedRecs, read_document
 from plexrecs_assets.core.models import TitleFacts
 from plexrecs_assets.core.pmm import validate_collection_text
 from plexrecs_assets.core.rules import rule_violation, rules_for
@@ -23,14 +23,27 @@ def _this_job(context: AssetCheckExecutionContext, engine) -> int | None:
     return runs.job_for_run_id(engine, context.run.run_id)
 
 
-def _published(engine, job_id: int) -> dict[str, list[dict]]:
-    rows = [(r.label, r.resolved_json_path) for r in runs.category_rows(engine, job_id) if r.resolved_json_path]
-    out = {}
-    for label, path in rows:
+class Published(dict):
+    """Items by label of this run's resolved documents; ``unreadable`` lists the documents that
+    are missing or malformed, which is a problem in itself (a check must not pass on them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.unreadable: list[str] = []
+
+
+def _published(engine, job_id: int | None) -> Published:
+    out = Published()
+    if not job_id:
+        return out
+    for row in runs.category_rows(engine, job_id):
+        if not row.resolved_json_path:
+            continue
         try:
-            out[label] = json.loads(Path(path).read_text(encoding="utf-8"))["items"]
-        except (OSError, ValueError, KeyError):
-            out[label] = []
+            out[row.label] = read_document(row.resolved_json_path, ResolvedRecs).item_dicts()
+        except DocumentError as exc:
+            out.unreadable.append(f"{row.label}: the resolved document is unreadable: {exc}")
+            out[row.label] = []
     return out
 
 
@@ -46,8 +59,9 @@ def resolved_not_owned(context: AssetCheckExecutionContext, settings: PlexRecsSe
     job_id = _this_job(context, engine)
     owned = inventory_store.owned_keys(engine)
     library = {c["label"] for c in settings.categories().values() if c.get("mode") == "library"}
-    problems = [f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) is owned"
-                for label, items in (_published(engine, job_id) if job_id else {}).items()
+    published = _published(engine, job_id)
+    problems = published.unreadable + [f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) is owned"
+                for label, items in published.items()
                 if label not in library  # a library category publishes owned titles by design
                 for i in items if (i["medium"], i["tmdb_id"]) in owned]
     return _result(context, engine, job_id, problems, "owned")
@@ -60,8 +74,9 @@ def resolved_not_seen(context: AssetCheckExecutionContext, settings: PlexRecsSet
     engine = settings.engine()
     job_id = _this_job(context, engine)
     seen = {(s["medium"], s["tmdb_id"]) for s in taste_profile.seen if s.get("tmdb_id")}
-    problems = [f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) was already watched"
-                for label, items in (_published(engine, job_id) if job_id else {}).items()
+    published = _published(engine, job_id)
+    problems = published.unreadable + [f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) was already watched"
+                for label, items in published.items()
                 for i in items if (i["medium"], i["tmdb_id"]) in seen]
     return _result(context, engine, job_id, problems, "seen")
 
@@ -73,9 +88,10 @@ def resolved_not_recent(context: AssetCheckExecutionContext, settings: PlexRecsS
     engine = settings.engine()
     job_id = _this_job(context, engine)
     cutoff = (run_now(context) - timedelta(days=RECENT_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    problems = []
+    published = _published(engine, job_id)
+    problems = list(published.unreadable)
     if job_id:
-        for label, items in _published(engine, job_id).items():
+        for label, items in published.items():
             stayed = history_store.previous_event_keys(engine, label, job_id)
             for i in items:
                 if i.get("kept") and (i["medium"], i["tmdb_id"]) in stayed:
@@ -92,17 +108,18 @@ def _seeds_of(raw_path: str | None) -> list[TitleFacts]:
         return []
     pool_path = Path(raw_path).with_name(Path(raw_path).name.replace(".raw.json", ".pool.json"))
     try:
-        return [TitleFacts.from_json(s) for s in json.loads(pool_path.read_text(encoding="utf-8"))["seeds"]]
-    except (OSError, ValueError, KeyError):
+        return [TitleFacts.from_json(s) for s in read_document(pool_path, CategoryPool).seeds]
+    except (DocumentError, KeyError):
         return []
 
 
 def off_topic_problems(engine, job_id: int, categories: dict, allowed) -> list[str]:
     """Each resolved item of ``job_id`` that breaks its category's rules, judged from its TMDb
     record in ``tmdb_details_cache`` (an item without a record is a problem too)."""
-    problems = []
+    published = _published(engine, job_id)
+    problems = list(published.unreadable)
     raw_paths = {r.label: r.raw_json_path for r in runs.category_rows(engine, job_id)}
-    for label, items in _published(engine, job_id).items():
+    for label, items in published.items():
         category = categories.get(label)
         if category is None:
             continue

@@ -1,13 +1,12 @@
 """Builds each category's ``CategoryContext`` from config, store, inventory and taste."""
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 
 from plexrecs_assets.core.config import AppConfig
 from plexrecs_assets.core.dedupe import Exclusions
+from plexrecs_assets.core.documents import DocumentError, ResolvedRecs, read_document
 from plexrecs_assets.core.rotation import RotationPolicy
 from plexrecs_assets.store import history as history_store
 from plexrecs_assets.store.db import Engine
@@ -38,8 +37,8 @@ def current_collection(engine: Engine, label: str, *, before_job: int | None = N
     if path is None:
         return []
     try:
-        items = json.loads(Path(path).read_text(encoding="utf-8")).get("items") or []
-    except (OSError, ValueError):
+        items = read_document(path, ResolvedRecs).item_dicts()
+    except DocumentError:
         return []
     entered = history_store.first_seen(engine, label)
     out = []

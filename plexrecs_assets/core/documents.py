@@ -1,0 +1,117 @@
+"""The JSON documents PlexRecs writes per category and run, as typed models (issue 13).
+
+One definition for every writer and reader: the assets write through them, and the checks,
+the rotation, the CLI summary and the API read through them. They allow extra keys, so a newer
+pipeline adding a field does not break an older reader; the documented keys are checked
+strictly (an int stays an int), so what is written and served matches the schema exactly.
+The spec's fields (``category``, ``generated_at``/``resolved_at``, ``recommendations``/``items``
+with title, year, medium, tmdb_id, imdb_id, runtime_min, vote_count, why, keywords, source,
+``dropped``) are all here.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+MediaType = Literal["movie", "tv"]
+
+
+class DocumentError(ValueError):
+    """A document file that is missing, not JSON, or not of its model's shape (names file and field)."""
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class RawRecommendation(_Open):
+    """One item of the LLM's answer, as returned (before verification)."""
+    title: str
+    year: int | None = None
+    medium: str | None = None
+    why: str | None = None
+    keywords: list[str] | None = None
+    tmdb_id: int | None = None
+
+
+class RawRecs(_Open):
+    """``runs/NNNNNN/<id>.raw.json``: the LLM's answer, with the rotation's kept/left picks."""
+    category: str
+    generated_at: str
+    recommendations: list[RawRecommendation]
+    model: str | None = None
+    kept: list[dict] | None = None
+    left: list[dict] | None = None
+    needed: int | None = None
+    pool_stats: dict | None = None
+
+
+class ResolvedItem(_Open):
+    """One published pick."""
+    title: str
+    year: int | None = None
+    medium: MediaType
+    tmdb_id: int
+    imdb_id: str | None = None
+    runtime_min: int | None = None
+    vote_count: int | None = None
+    why: str | None = None
+    keywords: list[str] | None = None
+    source: str | None = None
+    genres: list[str] | None = None
+    since: str | None = None  # when the pick entered the collection
+    kept: bool | None = None  # true: it stayed from the previous run (rotation)
+
+
+class ResolvedRecs(_Open):
+    """``runs/NNNNNN/<id>.resolved.json``: the verified picks and why others were dropped."""
+    category: str
+    resolved_at: str
+    items: list[ResolvedItem]
+    dropped: dict | None = None
+    rejected: list[dict] | None = None
+    sources: dict[str, int] | None = None
+    diversity: dict | None = None
+    mode: str | None = None
+    short: dict | None = None
+    rotation: dict | None = None
+    pool_stats: dict | None = None
+    rules: dict | None = None
+    tmdb: dict | None = None
+
+    def item_dicts(self) -> list[dict]:
+        """The items as plain dicts with exactly the keys they were written with."""
+        return [i.model_dump(exclude_unset=True) for i in self.items]
+
+
+class CategoryPool(_Open):
+    """``runs/NNNNNN/<id>.pool.json``: the seeds and the candidate pool the LLM chose from."""
+    seeds: list[dict]
+    pool: list[dict]
+    tmdb: dict | None = None
+
+
+Doc = TypeVar("Doc", bound=BaseModel)
+
+
+def read_document(path: str | Path, model: type[Doc]) -> Doc:
+    """Load and check one document; a DocumentError names the file and the first bad field."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise DocumentError(f"{path}: {where}: {first['msg']}") from None
+
+
+def document_json(doc: BaseModel) -> dict:
+    """What is written: the keys that were given (documented or extra), none added."""
+    return json.loads(doc.model_dump_json(exclude_unset=True))
