@@ -1,0 +1,82 @@
+"""The household assets materialized with in-memory fake services (defs/fakes.py): no HTTP,
+a real SQLite file and an ephemeral Dagster instance. Integration tests over the emulators
+cover the same assets end to end."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+from dagster import DagsterInstance, materialize
+
+from plexrecs_assets.core.config import load_app_config
+from plexrecs_assets.defs.fakes import FakePlexResource, FakeTautulliResource
+from plexrecs_assets.defs.history.assets import plex_inventory, watch_history
+from plexrecs_assets.defs.settings import PlexRecsSettings
+from plexrecs_assets.demo import write_demo_config
+
+NOWHERE = {name: "http://127.0.0.1:9" for name in ("TAUTULLI_URL", "PLEX_URL", "LLM_API_BASE", "OVERSEERR_URL")}
+NOWHERE["TMDB_API_BASE"] = "http://127.0.0.1:9/3"
+
+
+def _config(tmp_path):
+    write_demo_config(tmp_path / "config", tmp_path / "data", NOWHERE)
+    return tmp_path / "config"
+
+
+def _rows() -> list[dict]:
+    two_days_ago = int(time.time()) - 2 * 86400
+    return [
+        {"row_id": 1, "media_type": "movie", "user_id": 1, "date": two_days_ago, "percent_complete": 100,
+         "rating_key": 101, "title": "Zodiac", "year": 2007},
+        {"row_id": 2, "media_type": "episode", "user_id": 2, "date": two_days_ago, "percent_complete": 95,
+         "grandparent_rating_key": 500, "grandparent_title": "The Jinx", "parent_media_index": 1,
+         "media_index": 1, "rating_key": 501, "year": 2015},
+        # A user Tautulli no longer lists (deleted): the play does not describe the household.
+        {"row_id": 3, "media_type": "movie", "user_id": 9, "date": two_days_ago, "percent_complete": 100,
+         "rating_key": 102, "title": "Paddington", "year": 2014},
+        None,  # an odd row: skipped and counted, never a crash
+    ]
+
+
+def test_watch_history_and_inventory_materialize_with_fake_services(tmp_path):
+    config = _config(tmp_path)
+    items = [{"rating_key": "101", "media_type": "movie", "title": "Zodiac", "year": 2007, "tmdb_id": 1949,
+              "imdb_id": None, "tvdb_id": None, "guid": None, "section_id": "1"},
+             {"rating_key": "500", "media_type": "tv", "title": "The Jinx", "year": 2015, "tmdb_id": 62643,
+              "imdb_id": None, "tvdb_id": None, "guid": None, "section_id": "2"},
+             {"rating_key": "700", "media_type": "movie", "title": "Old Agent", "year": 1999, "tmdb_id": None,
+              "imdb_id": "tt0000001", "tvdb_id": None, "guid": None, "section_id": "1"}]
+    result = materialize(
+        [watch_history, plex_inventory],
+        resources={"settings": PlexRecsSettings(config_dir=str(config)),
+                   "tautulli": FakeTautulliResource(history_json=json.dumps(_rows()),
+                                                    users_json=json.dumps([{"user_id": 1}, {"user_id": 2}])),
+                   "plex": FakePlexResource(items_json=json.dumps(items))},
+        instance=DagsterInstance.ephemeral())
+    assert result.success
+    history = result.output_for_node("watch_history")
+    assert sorted(t.title for t in history.titles.values()) == ["The Jinx", "Zodiac"]
+    assert history.skipped["other_user"] == 1 and history.skipped["not_a_row"] == 1
+    inventory = result.output_for_node("plex_inventory")
+    assert inventory.keys == {("movie", 1949), ("tv", 62643)} and inventory.legacy_without_tmdb == 1
+    db = load_app_config(config).paths.db_path
+    with sqlite3.connect(db) as conn:
+        assert sorted(conn.execute("select media_type, tmdb_id from plex_inventory")) == [("movie", 1949), ("tv", 62643)]
+        # The run's bookkeeping: one job_run, finished, since nothing downstream was selected.
+        assert conn.execute("select status from job_run").fetchall() == [("success",)]
+
+
+def test_an_empty_history_fails_watch_history_with_the_reason(tmp_path):
+    config = _config(tmp_path)
+    result = materialize(
+        [watch_history],
+        resources={"settings": PlexRecsSettings(config_dir=str(config)),
+                   "tautulli": FakeTautulliResource(history_json="[]", users_json='[{"user_id": 1}]')},
+        instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "refusing to recommend on an empty history" in failure.step_failure_data.error.message
+    with sqlite3.connect(load_app_config(config).paths.db_path) as conn:
+        status, error = conn.execute("select status, error_msg from job_run").fetchone()
+    assert status == "failed" and "empty history" in error
