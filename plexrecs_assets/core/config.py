@@ -68,6 +68,13 @@ class _Strict(BaseModel):
 # ---------------------------------------------------------------- app.yml
 
 
+def five_field_cron(value: str) -> str:
+    """``value`` if it is a 5-field cron expression (what Dagster schedules take)."""
+    if not croniter.is_valid(value) or len(value.split()) != 5:
+        raise ValueError("not a valid 5-field cron expression")
+    return value
+
+
 class AppSection(_Strict):
     mode: Literal["oneshot", "loop"] = "oneshot"
     schedule_cron: str = "0 3 * * *"
@@ -91,9 +98,7 @@ class AppSection(_Strict):
     @field_validator("schedule_cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        if not croniter.is_valid(value) or len(value.split()) != 5:
-            raise ValueError("not a valid 5-field cron expression")
-        return value
+        return five_field_cron(value)
 
 
 def is_time_zone(name: str) -> bool:
@@ -156,9 +161,7 @@ class TmdbSection(_Strict):
     @field_validator("fill_cron")
     @classmethod
     def _valid_fill_cron(cls, value: str) -> str:
-        if not croniter.is_valid(value) or len(value.split()) != 5:
-            raise ValueError("not a valid 5-field cron expression")
-        return value
+        return five_field_cron(value)
 
     @field_validator("language")
     @classmethod

@@ -29,6 +29,8 @@ def test_env_overrides_urls(tmp_path):
 @pytest.mark.parametrize("text, expected", [
     ("app: {mode: sometimes}\n", "app.mode"),
     ("app: {schedule_cron: 'every day'}\n", "'every day'"),
+    ("tmdb: {fill_cron: 'hourly'}\n", "tmdb.fill_cron"),
+    ("tmdb: {profile_fetch_per_run: -1}\n", "tmdb.profile_fetch_per_run"),
     ("recommender: {recs_per_category: twenty}\n", "recommender.recs_per_category"),
     ("recommender: {surprise: 1}\n", "recommender.surprise: unknown key"),
     ("tautulli: {api_key: abc}\n", "tautulli.api_key: unknown key"),
