@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timezone
 
+from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.clients.plex import InventoryScan, PlexItem
 from plexrecs_assets.clients.tautulli import ExternalIds
-from plexrecs_assets.defs.resources import PlexResource, TautulliResource
+from plexrecs_assets.clients.tmdb import TitleDetails, TitleSummary
+from plexrecs_assets.defs.resources import PlexResource, TautulliResource, TmdbResource
 
 
 class _FakeClient:
@@ -79,3 +81,37 @@ class FakePlexResource(PlexResource):
 
     def client(self) -> FakePlexClient:  # type: ignore[override]
         return FakePlexClient(json.loads(self.items_json))
+
+
+class FakeTmdbClient(_FakeClient):
+    """TMDb from a catalog of ``TitleDetails`` fields: details, search and TVDB find."""
+
+    def __init__(self, catalog: list[dict]):
+        self.catalog = {(d["medium"], int(d["tmdb_id"])): TitleDetails(**d) for d in catalog}
+        self.requests: list[tuple] = []
+
+    def details(self, tmdb_id: int, medium: str) -> TitleDetails:
+        self.requests.append(("details", medium, tmdb_id))
+        found = self.catalog.get((medium, int(tmdb_id)))
+        if found is None:
+            raise ServiceError("tmdb", f"http://tmdb.invalid/3/{medium}/{tmdb_id}", "not_found",
+                               "The resource you requested could not be found.", status=404)
+        return found
+
+    def search_titles(self, title: str, year: int | None = None, medium: str = "movie", **_kw) -> list[TitleSummary]:
+        self.requests.append(("search", medium, title))
+        return [TitleSummary(d.tmdb_id, d.medium, d.title, d.original_title or d.title, d.year, [])
+                for d in self.catalog.values()
+                if d.medium == medium and d.title.casefold() == title.casefold() and (year is None or d.year == year)]
+
+    def find_tv_by_tvdb(self, tvdb_id: int) -> int | None:
+        return next((d.tmdb_id for d in self.catalog.values() if d.medium == "tv" and d.tvdb_id == tvdb_id), None)
+
+
+class FakeTmdbResource(TmdbResource):
+    base_url: str = "http://tmdb.invalid/3"
+    api_key: str = "fake-tmdb-key"
+    catalog_json: str = "[]"  # TitleDetails fields per title
+
+    def client(self) -> FakeTmdbClient:  # type: ignore[override]
+        return FakeTmdbClient(json.loads(self.catalog_json))

@@ -80,3 +80,38 @@ def test_an_empty_history_fails_watch_history_with_the_reason(tmp_path):
     with sqlite3.connect(load_app_config(config).paths.db_path) as conn:
         status, error = conn.execute("select status, error_msg from job_run").fetchone()
     assert status == "failed" and "empty history" in error
+
+
+def _details(tmdb_id, medium, title, year, genres, keywords=()):
+    return {"tmdb_id": tmdb_id, "medium": medium, "title": title, "original_title": title, "year": year,
+            "genres": list(genres), "keywords": list(keywords), "imdb_id": None, "tvdb_id": None,
+            "runtime_min": 100, "vote_count": 100, "vote_average": 7.0, "popularity": 1.0, "overview": "",
+            "original_language": "en", "countries": ["US"]}
+
+
+def test_taste_profile_materializes_from_fake_history_inventory_and_tmdb(tmp_path):
+    from plexrecs_assets.defs.fakes import FakeTmdbResource
+    from plexrecs_assets.defs.history.assets import taste_profile
+
+    config = _config(tmp_path)
+    items = [{"rating_key": "101", "media_type": "movie", "title": "Zodiac", "year": 2007, "tmdb_id": 1949,
+              "imdb_id": None, "tvdb_id": None, "guid": None, "section_id": "1"}]
+    catalog = [_details(1949, "movie", "Zodiac", 2007, ["Crime", "Mystery"], ["serial killer"]),
+               _details(62643, "tv", "The Jinx", 2015, ["Documentary", "Crime"], ["true crime"])]
+    result = materialize(
+        [watch_history, plex_inventory, taste_profile],
+        resources={"settings": PlexRecsSettings(config_dir=str(config)),
+                   "tautulli": FakeTautulliResource(history_json=json.dumps(_rows()),
+                                                    users_json=json.dumps([{"user_id": 1}, {"user_id": 2}])),
+                   "plex": FakePlexResource(items_json=json.dumps(items)),
+                   "tmdb": FakeTmdbResource(catalog_json=json.dumps(catalog))},
+        instance=DagsterInstance.ephemeral())
+    assert result.success
+    profile = result.output_for_node("taste_profile")
+    # Zodiac matched by the inventory's rating key; The Jinx (not in Plex) by a TMDb search.
+    assert {(s["medium"], s["tmdb_id"]) for s in profile.seen} == {("movie", 1949), ("tv", 62643)}
+    assert "Crime" in profile.top_genres
+    with sqlite3.connect(load_app_config(config).paths.db_path) as conn:
+        cached = set(conn.execute("select media_type, tmdb_id from tmdb_details_cache"))
+        queued = conn.execute("select count(*) from tmdb_fill_queue").fetchone()[0]
+    assert cached == {("movie", 1949), ("tv", 62643)} and queued == 0
