@@ -115,3 +115,26 @@ def test_taste_profile_materializes_from_fake_history_inventory_and_tmdb(tmp_pat
         cached = set(conn.execute("select media_type, tmdb_id from tmdb_details_cache"))
         queued = conn.execute("select count(*) from tmdb_fill_queue").fetchone()[0]
     assert cached == {("movie", 1949), ("tv", 62643)} and queued == 0
+
+
+def test_the_background_fill_asset_fetches_the_queue_and_drops_titles_tmdb_does_not_know(tmp_path):
+    from plexrecs_assets.defs.fakes import FakeTmdbResource
+    from plexrecs_assets.defs.history.fill import watched_title_details
+    from plexrecs_assets.store import fill_queue
+    from plexrecs_assets.store.db import init_db
+
+    config = _config(tmp_path)
+    engine = init_db(load_app_config(config).paths.db_path)
+    fill_queue.enqueue(engine, [("movie", 1949), ("movie", 404404), ("tv", 62643)])
+    catalog = [_details(1949, "movie", "Zodiac", 2007, ["Crime"]), _details(62643, "tv", "The Jinx", 2015, ["Crime"])]
+    result = materialize([watched_title_details],
+                         resources={"settings": PlexRecsSettings(config_dir=str(config)),
+                                    "tmdb": FakeTmdbResource(catalog_json=json.dumps(catalog))},
+                         instance=DagsterInstance.ephemeral())
+    assert result.success
+    meta = result.asset_materializations_for_node("watched_title_details")[0].metadata
+    assert meta["batch"].value == 3 and meta["fetched"].value == 2 and meta["failed"].value == 0
+    assert fill_queue.pending(engine) == 0  # the unknown id is done too: asking again changes nothing
+    with sqlite3.connect(load_app_config(config).paths.db_path) as conn:
+        assert set(conn.execute("select media_type, tmdb_id from tmdb_details_cache")) == {("movie", 1949), ("tv", 62643)}
+        assert conn.execute("select count(*) from job_run").fetchone()[0] == 0  # no recommendation run
