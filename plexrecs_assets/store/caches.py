@@ -1,13 +1,16 @@
-"""``title_resolution_cache``: what a watched title (title, year, medium) resolved to on TMDb."""
+"""The caches: ``title_resolution_cache`` (what a watched title resolved to on TMDb) and the TMDb
+details and list-page caches."""
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from plexrecs_assets.core.models import TitleFacts
 from plexrecs_assets.store.db import utcnow_iso
-from plexrecs_assets.store.schema import title_resolution_cache
+from plexrecs_assets.store.schema import tmdb_details_cache, tmdb_list_cache, title_resolution_cache
 
 
 def cached_resolution(engine: Engine, title: str, year: int | None, medium: str) -> tuple[bool, int | None]:
@@ -42,10 +45,6 @@ def remember_facts(engine: Engine, facts: Iterable[TitleFacts]) -> None:
 
 def details_payload(engine: Engine, medium: str, tmdb_id: int) -> dict | None:
     """The cached TMDb record of one title (``tmdb_details_cache``), or None."""
-    import json
-
-    from plexrecs_assets.store.schema import tmdb_details_cache
-
     with engine.connect() as conn:
         row = conn.execute(select(tmdb_details_cache.c.payload).where(
             tmdb_details_cache.c.tmdb_id == tmdb_id, tmdb_details_cache.c.media_type == medium)).first()
@@ -55,11 +54,7 @@ def details_payload(engine: Engine, medium: str, tmdb_id: int) -> dict | None:
 # ---------------------------------------------------------------- TMDb details and list pages
 
 def store_details_payload(engine: Engine, medium: str, tmdb_id: int, payload: dict) -> None:
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    from plexrecs_assets.store.schema import tmdb_details_cache
-
-    stmt = sqlite_insert(tmdb_details_cache).values(tmdb_id=tmdb_id, media_type=medium, payload=_dumps(payload),
+    stmt = sqlite_insert(tmdb_details_cache).values(tmdb_id=tmdb_id, media_type=medium, payload=json.dumps(payload),
                                                     fetched_at=utcnow_iso())
     stmt = stmt.on_conflict_do_update(index_elements=["tmdb_id", "media_type"],
                                       set_={"payload": stmt.excluded.payload, "fetched_at": stmt.excluded.fetched_at})
@@ -69,10 +64,6 @@ def store_details_payload(engine: Engine, medium: str, tmdb_id: int, payload: di
 
 def details_payloads(engine: Engine, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], dict]:
     """Cached TMDb records for ``keys``, read in bulk (one ``IN`` query per 500 ids)."""
-    import json
-
-    from plexrecs_assets.store.schema import tmdb_details_cache
-
     wanted = set(keys)
     found: dict[tuple[str, int], dict] = {}
     ids = sorted({tmdb_id for _, tmdb_id in wanted})
@@ -89,10 +80,6 @@ def details_payloads(engine: Engine, keys: Iterable[tuple[str, int]]) -> dict[tu
 
 def list_payload(engine: Engine, cache_key: str, *, fresh_after: str):
     """A cached TMDb list page fetched at or after ``fresh_after``, or None."""
-    import json
-
-    from plexrecs_assets.store.schema import tmdb_list_cache
-
     with engine.connect() as conn:
         row = conn.execute(select(tmdb_list_cache.c.payload).where(
             tmdb_list_cache.c.cache_key == cache_key, tmdb_list_cache.c.fetched_at >= fresh_after)).first()
@@ -100,18 +87,8 @@ def list_payload(engine: Engine, cache_key: str, *, fresh_after: str):
 
 
 def store_list_payload(engine: Engine, cache_key: str, payload) -> None:
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    from plexrecs_assets.store.schema import tmdb_list_cache
-
-    stmt = sqlite_insert(tmdb_list_cache).values(cache_key=cache_key, payload=_dumps(payload), fetched_at=utcnow_iso())
+    stmt = sqlite_insert(tmdb_list_cache).values(cache_key=cache_key, payload=json.dumps(payload), fetched_at=utcnow_iso())
     stmt = stmt.on_conflict_do_update(index_elements=["cache_key"], set_={
         "payload": stmt.excluded.payload, "fetched_at": stmt.excluded.fetched_at})
     with engine.begin() as conn:
         conn.execute(stmt)
-
-
-def _dumps(payload) -> str:
-    import json
-
-    return json.dumps(payload)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from plexrecs_assets.store.db import utcnow_iso
@@ -25,8 +25,6 @@ def replace_inventory(engine: Engine, keys: Iterable[tuple[str, int]]) -> None:
 
 def owned_ids(engine: Engine, media=("movie", "tv")) -> dict[str, set[int]]:
     """TMDb ids Plex holds, per medium (the latest inventory snapshot)."""
-    from sqlalchemy import select
-
     owned: dict[str, set[int]] = {m: set() for m in media}
     with engine.connect() as conn:
         for medium, tmdb_id in conn.execute(select(plex_inventory.c.media_type, plex_inventory.c.tmdb_id)):
