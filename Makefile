@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-data
+# pytest-xdist workers for make test: one per core (CI has 2).
+TEST_WORKERS ?= auto
 # The same install step as the Dockerfile: pinned versions from constraints.txt.
 INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
@@ -22,7 +24,7 @@ demo: install
 
 ## The test command (CI runs this). Slow tests start real dagster-webserver/daemon processes.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --durations=25
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
