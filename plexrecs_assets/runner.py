@@ -180,10 +180,8 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
                     summary.error = _failure_message(result) or "the run failed before it started"
                     statuses.append("failed")
                     continue
+                # Finalized by the run itself (defs/runtime.py RunRecord), also when a step failed.
                 job_row, cats = runs.job_summary(engine, linked_job)
-                if job_row.get("status") == "running":  # e.g. a blocking check stopped publishing
-                    runs.finalize_job(engine, linked_job, error=_failure_message(result) or "run did not finish")
-                    job_row, cats = runs.job_summary(engine, linked_job)
                 summary.job_ids.append(linked_job)
                 summary.categories += cats
                 statuses.append(job_row.get("status", "failed"))

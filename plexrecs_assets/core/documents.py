@@ -94,6 +94,38 @@ class CategoryPool(_Open):
     tmdb: dict | None = None
 
 
+class CategoryDraft(_Open):
+    """What raw_recs hands resolved_recs for one category (through the step's IO manager, not
+    a path in the store): the LLM's answer as returned (read as it is: verification judges each
+    item, so an odd field type costs that item, not the category), the pool it chose from, and
+    the run and file it came from."""
+    category_id: str
+    label: str
+    job_id: int
+    raw: dict
+    pool: CategoryPool
+    raw_json_path: str
+
+
+class CategoryResult(_Open):
+    """What resolved_recs hands pmm_collections for one category: the resolved document."""
+    category_id: str
+    label: str
+    job_id: int
+    resolved: ResolvedRecs
+    resolved_json_path: str
+    raw_json_path: str | None = None
+
+
+class CategoryFailure(_Open):
+    """A category that failed in a step: downstream steps report it instead of using an older
+    document, because the category's latest materialization failed."""
+    category_id: str
+    label: str
+    job_id: int
+    error: str
+
+
 Doc = TypeVar("Doc", bound=BaseModel)
 
 

@@ -1,82 +1,167 @@
-"""Glue shared by the asset modules: the job_run of the current Dagster run, and marking
-it failed when a step raises, so the store never shows a dead run as running."""
+"""The one place that keeps the store's run records (``job_run``, ``category_run``) in step with
+Dagster, whatever launched the run: the UI, a backfill, the schedule, ``POST /v1/run`` or
+``plexrecs run``.
+
+``RunRecord`` is a resource, so Dagster drives it from the run itself: with the in-process
+executor (the code location's only executor) a resource is set up once when the run's process
+starts executing and torn down once when it ends, after the last step, also when a step failed.
+
+- Setup takes the run lock, opens the run's ``job_run`` (``running``) and tidies up after a run
+  that was killed.
+- Steps report each category's outcome through ``start_category`` / ``category_done`` /
+  ``category_failed``; they do no other run bookkeeping.
+- Teardown finalizes the ``job_run`` from Dagster's outcome: the first failed step or failed
+  blocking check of the run (read from the run's event log) fails it, otherwise its
+  categories decide (success, partial or failed).
+
+A process killed mid-run never reaches teardown; the next run (and ``plexrecs check``, the API's
+health) find its Dagster run orphaned and mark both records failed (``dagster_runs.py``).
+"""
 from __future__ import annotations
 
 from contextlib import contextmanager
 
-from dagster import AssetExecutionContext, AssetKey, Failure
+from dagster import ConfigurableResource, DagsterEventType, Failure, InitResourceContext
+from pydantic import PrivateAttr
 
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.core import outputs
+from plexrecs_assets.core.config import load_app_config, load_categories
 from plexrecs_assets.dagster_runs import LOCK_TAG, fail_orphaned_runs, owner_tags
-from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.store import runs
+from plexrecs_assets.store.db import Engine, init_db
+
+# The message a failed blocking check leaves in its evaluation's metadata (defs/recs/checks.py).
+CHECK_FAILURE_KEY = "failure"
 
 
-# Assets with their own job that do not take part in a job_run (defs/history/fill.py).
-BACKGROUND_ASSETS = {AssetKey("watched_title_details")}
-
-
-def run_mode(context: AssetExecutionContext) -> str:
-    tags = context.run.tags
+def run_mode(tags) -> str:
     if "dagster/schedule_name" in tags:
         return "loop"
     return tags.get("plexrecs/mode", "ui")
 
 
-def partition_keys(context: AssetExecutionContext) -> list[str] | None:
-    try:
-        return list(context.partition_keys)
-    except Exception:  # unpartitioned step
+def run_partition_keys(tags, category_ids: list[str]) -> list[str] | None:
+    """The categories a run covers, from Dagster's partition tags (None: unpartitioned)."""
+    if "dagster/partition" in tags:
+        return [tags["dagster/partition"]]
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    if start in category_ids and end in category_ids:
+        return category_ids[category_ids.index(start): category_ids.index(end) + 1]
+    return None
+
+
+def _failure_text(event) -> str | None:
+    """What a failed step or failed blocking check says, for people."""
+    dagster_event = event.dagster_event
+    if dagster_event is None:
         return None
+    if dagster_event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+        evaluation = dagster_event.event_specific_data
+        if evaluation.passed:
+            return None
+        entry = evaluation.metadata.get(CHECK_FAILURE_KEY)
+        return getattr(entry, "value", None) or f"asset check failed ({evaluation.check_name})"
+    if dagster_event.event_type == DagsterEventType.STEP_FAILURE:
+        data = dagster_event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return data.user_failure_data.description
+        if data.error is not None:
+            cause = data.error.cause if data.error.cls_name == "DagsterExecutionStepExecutionError" else None
+            error = cause or data.error
+            return (error.message or error.cls_name or "step failed").strip()
+        return "step failed"
+    return None
 
 
-def _remove_stale_temp_files(app) -> None:
-    # A process killed inside an atomic write leaves its temp file; only the run lock holder
-    # may remove them, and no write of this run has started yet.
-    outputs.clean_stale_temp_files(app.paths.json_out_dir)
-    outputs.clean_stale_temp_files(app.paths.pmm_out_dir, outputs.PMM_TEMP_PATTERNS)
+def first_failure(instance, run_id: str) -> str | None:
+    """The first failed step or failed blocking check of the run, in the order they happened."""
+    entries = instance.all_logs(run_id, of_type={DagsterEventType.STEP_FAILURE,
+                                                 DagsterEventType.ASSET_CHECK_EVALUATION})
+    return next((text for text in map(_failure_text, entries) if text), None)
 
 
-def is_last_asset_of_run(context: AssetExecutionContext) -> bool:
-    """True when no asset downstream of this one is part of the run (e.g. a UI run of only
-    the household assets, or a backfill's separate run for unpartitioned assets), so the
-    run's job_run must be finalized here rather than by pmm_collections."""
-    selected = context.run.asset_selection
-    graph = context.job_def.asset_layer.asset_graph
-    # The background fill is no part of a recommendation run: it never finalizes one.
-    children = set(graph.get(context.asset_key).child_keys) - BACKGROUND_ASSETS
-    if not selected:  # None, or empty for a whole-job run (execute_in_process, schedules)
-        selected = graph.get_all_asset_keys()
-    return not (set(children) & set(selected))
+class RunRecord(ConfigurableResource):
+    """This run's ``job_run`` and the outcome of its categories (see the module docstring)."""
+
+    config_dir: str
+    _engine: Engine | None = PrivateAttr(default=None)
+    _job_id: int | None = PrivateAttr(default=None)
+    _db_path: str | None = PrivateAttr(default=None)
+    _took_lock: bool = PrivateAttr(default=False)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        app = load_app_config(self.config_dir)
+        self._db_path = app.paths.db_path
+        # `plexrecs run` and the API take the lock before launching; a UI or daemon run's own
+        # process takes it here and gives it back at teardown.
+        self._took_lock = not runs.holds_run_lock(self._db_path)
+        runs.require_run_lock(self._db_path)
+        self._engine = init_db(self._db_path)
+        run = context.dagster_run
+        if run is None:  # built outside a run (e.g. a test's build_init_resource_context)
+            return
+        if LOCK_TAG not in run.tags:  # launched by the daemon or the UI: say which process runs it
+            context.instance.add_run_tags(run.run_id, owner_tags(self._db_path))
+        instance = context.instance
+
+        def on_new_job() -> None:
+            # A process killed inside an atomic write leaves its temp file; only the run lock
+            # holder may remove them, and no write of this run has started yet.
+            outputs.clean_stale_temp_files(app.paths.json_out_dir)
+            outputs.clean_stale_temp_files(app.paths.pmm_out_dir, outputs.PMM_TEMP_PATTERNS)
+            fail_orphaned_runs(instance, self._db_path, current_run_id=run.run_id)
+
+        ids = [c.id for c in load_categories(self.config_dir)]
+        self._job_id = runs.job_for_dagster_run(self._engine, run.run_id, mode=run_mode(run.tags),
+                                                partition_keys=run_partition_keys(run.tags, ids),
+                                                on_new_job=on_new_job)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        try:
+            if self._job_id is not None and context.dagster_run is not None:
+                runs.finalize_job(self._engine, self._job_id,
+                                  error=first_failure(context.instance, context.dagster_run.run_id))
+        finally:
+            if self._took_lock and self._db_path:
+                runs.release_run_lock(self._db_path)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("RunRecord is used outside a run")
+        return self._engine
+
+    @property
+    def job_id(self) -> int:
+        if self._job_id is None:
+            raise RuntimeError("RunRecord is used outside a run")
+        return self._job_id
+
+    def start_category(self, label: str, category_type: str) -> int:
+        """The category's row in this run (shared by the steps of the run), marked in progress."""
+        return runs.start_category(self.engine, self.job_id, label, category_type)
+
+    def category_file(self, category_run_id: int, **paths: str) -> None:
+        """A file the category wrote in this run (the spec's path columns)."""
+        runs.update_category(self.engine, category_run_id, **paths)
+
+    def category_done(self, category_run_id: int, **paths: str) -> None:
+        runs.update_category(self.engine, category_run_id, **paths, status="success", error_msg=None)
+
+    def category_failed(self, category_run_id: int, message: str) -> None:
+        runs.fail_category(self.engine, category_run_id, message)
+
+    def status_so_far(self) -> str:
+        """The status the run would end with now (read only; teardown writes it)."""
+        return runs.derived_status(self.engine, self.job_id)
 
 
 @contextmanager
-def job_scope(context: AssetExecutionContext, settings: PlexRecsSettings):
-    """Yield (engine, job_id); a failure inside marks the job failed with the message."""
-    app = settings.app()
-    runs.require_run_lock(app.paths.db_path)
-    engine = settings.engine()
-    keys = partition_keys(context)
-    if LOCK_TAG not in context.run.tags:  # launched by the daemon or the UI: say which process runs it
-        context.instance.add_run_tags(context.run_id, owner_tags(app.paths.db_path))
-
-    def on_new_job() -> None:
-        _remove_stale_temp_files(app)
-        fail_orphaned_runs(context.instance, app.paths.db_path, current_run_id=context.run_id)
-
-    job_id = runs.job_for_dagster_run(engine, context.run_id, mode=run_mode(context), partition_keys=keys,
-                                      on_new_job=on_new_job)
+def service_failures():
+    """A service that failed becomes a step failure whose message names it (``ServiceError``
+    texts are written for people); teardown puts that message on the job."""
     try:
-        yield engine, job_id
-        if is_last_asset_of_run(context):
-            runs.finalize_job(engine, job_id)
+        yield
     except ServiceError as exc:
-        runs.finalize_job(engine, job_id, error=str(exc))
         raise Failure(description=str(exc)) from None
-    except Failure as exc:  # already a message for people (e.g. "tautulli: no usable plays ...")
-        runs.finalize_job(engine, job_id, error=exc.description or str(exc))
-        raise
-    except Exception as exc:
-        runs.finalize_job(engine, job_id, error=f"{type(exc).__name__}: {exc}")
-        raise

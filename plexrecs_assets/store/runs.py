@@ -48,6 +48,11 @@ def acquire_run_lock(db_path: str | Path) -> bool:
     return True
 
 
+def holds_run_lock(db_path: str | Path) -> bool:
+    """True when this process holds the run lock of this database."""
+    return lock_path(db_path) in _HELD_LOCKS
+
+
 def lock_path(db_path: str | Path) -> str:
     """The run lock's file for this database (also the tag that ties a Dagster run to it)."""
     return str(Path(db_path).resolve()) + ".lock"
@@ -135,20 +140,6 @@ def update_category(engine: Engine, category_run_id: int, **values) -> None:
         conn.execute(update(category_run).where(category_run.c.id == category_run_id).values(**values))
 
 
-def category_row(engine: Engine, job_id: int, label: str):
-    with engine.connect() as conn:
-        return conn.execute(select(category_run).where(
-            category_run.c.job_id == job_id, category_run.c.label == label)).first()
-
-
-def latest_category_row(engine: Engine, label: str, *, with_column: str):
-    """The newest category_run of ``label`` that has ``with_column`` set (any job)."""
-    col = category_run.c[with_column]
-    with engine.connect() as conn:
-        return conn.execute(select(category_run).where(
-            category_run.c.label == label, col.is_not(None)).order_by(category_run.c.id.desc()).limit(1)).first()
-
-
 def fail_category(engine: Engine, category_run_id: int, message: str) -> None:
     update_category(engine, category_run_id, status="failed", error_msg=message[:2000])
 
@@ -168,8 +159,30 @@ def tokens_used(engine: Engine, job_id: int) -> int:
     return int(total or 0)
 
 
+def _derived(conn, job_id: int) -> tuple[str, str | None]:
+    """(status, error) of a job from what is recorded so far."""
+    current = conn.execute(select(job_run.c.status, job_run.c.error_msg).where(job_run.c.id == job_id)).first()
+    if current is not None and current.status == "failed" and current.error_msg \
+            and not DERIVED_ERROR.fullmatch(current.error_msg):
+        # Already failed with a reason (e.g. an interrupted run): deriving must not undo that.
+        return "failed", current.error_msg
+    rows = conn.execute(select(category_run.c.status, category_run.c.error_msg).where(
+        category_run.c.job_id == job_id)).all()
+    failed = [r for r in rows if r.status != "success"]
+    if not rows or not failed:
+        return "success", None
+    status = "failed" if len(failed) == len(rows) else "partial"
+    return status, f"{len(failed)} of {len(rows)} categories failed"
+
+
+def derived_status(engine: Engine, job_id: int) -> str:
+    with engine.connect() as conn:
+        return _derived(conn, job_id)[0]
+
+
 def finalize_job(engine: Engine, job_id: int, *, error: str | None = None) -> str:
-    """Derive the job status from its categories (or mark it failed with ``error``)."""
+    """Derive the job status from its categories, or mark it failed with ``error`` (a category
+    still in progress then says it did not finish, and why)."""
     with engine.begin() as conn:
         if error is not None:
             status = "failed"
@@ -177,23 +190,7 @@ def finalize_job(engine: Engine, job_id: int, *, error: str | None = None) -> st
                 category_run.c.job_id == job_id, category_run.c.error_msg == IN_PROGRESS)).values(
                 error_msg=f"not finished: {error}"[:2000]))
         else:
-            current = conn.execute(select(job_run.c.status, job_run.c.error_msg).where(job_run.c.id == job_id)).first()
-            if current is not None and current.status == "failed" and current.error_msg \
-                    and not DERIVED_ERROR.fullmatch(current.error_msg):
-                # A step already failed the run (e.g. Plex down while Tautulli answered): a later
-                # asset deriving the status from its categories must not turn that into success.
-                return "failed"
-            rows = conn.execute(select(category_run.c.status, category_run.c.error_msg).where(
-                category_run.c.job_id == job_id)).all()
-            failed = [r for r in rows if r.status != "success"]
-            if not rows or not failed:
-                status = "success"
-            elif len(failed) == len(rows):
-                status = "failed"
-            else:
-                status = "partial"
-            if failed and not error:
-                error = f"{len(failed)} of {len(rows)} categories failed"
+            status, error = _derived(conn, job_id)
         conn.execute(update(job_run).where(job_run.c.id == job_id).values(
             status=status, finished_at=utcnow_iso(), error_msg=error[:2000] if error else None))
     return status

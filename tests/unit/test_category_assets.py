@@ -22,7 +22,9 @@ from plexrecs_assets.defs.history.assets import plex_inventory, taste_profile, w
 from plexrecs_assets.defs.recs.assets import build_category_assets
 from plexrecs_assets.defs.recs.checks import (
     pmm_files_valid, resolved_not_owned, resolved_not_recent, resolved_not_seen, resolved_on_topic)
+from plexrecs_assets.defs.recs.io import CategoryDocumentIOManager
 from plexrecs_assets.defs.recs.partitions import category_partitions
+from plexrecs_assets.defs.runtime import RunRecord
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.demo import write_demo_config
 
@@ -76,6 +78,8 @@ def _resources(config: Path, tmp_path: Path, *, answers: list | None = None) -> 
     items = [{"rating_key": key, "media_type": "movie", "title": title, "year": year, "tmdb_id": tmdb_id,
               "imdb_id": None, "tvdb_id": None, "guid": None, "section_id": "1"} for tmdb_id, title, year, key in OWNED]
     return {"settings": PlexRecsSettings(config_dir=str(config)),
+            "category_documents": CategoryDocumentIOManager(config_dir=str(config)),
+            "run_record": RunRecord(config_dir=str(config)),
             "tautulli": FakeTautulliResource(history_json=json.dumps(_history()), users_json='[{"user_id": 1}]'),
             "plex": FakePlexResource(items_json=json.dumps(items)),
             "tmdb": FakeTmdbResource(catalog_json=json.dumps(CATALOG), genres_json=json.dumps(GENRES)),

@@ -12,6 +12,7 @@ from dagster import DagsterInstance, materialize
 from plexrecs_assets.core.config import load_app_config
 from plexrecs_assets.defs.fakes import FakePlexResource, FakeTautulliResource
 from plexrecs_assets.defs.history.assets import plex_inventory, watch_history
+from plexrecs_assets.defs.runtime import RunRecord
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.demo import write_demo_config
 
@@ -50,6 +51,7 @@ def test_watch_history_and_inventory_materialize_with_fake_services(tmp_path):
     result = materialize(
         [watch_history, plex_inventory],
         resources={"settings": PlexRecsSettings(config_dir=str(config)),
+                   "run_record": RunRecord(config_dir=str(config)),
                    "tautulli": FakeTautulliResource(history_json=json.dumps(_rows()),
                                                     users_json=json.dumps([{"user_id": 1}, {"user_id": 2}])),
                    "plex": FakePlexResource(items_json=json.dumps(items))},
@@ -72,6 +74,7 @@ def test_an_empty_history_fails_watch_history_with_the_reason(tmp_path):
     result = materialize(
         [watch_history],
         resources={"settings": PlexRecsSettings(config_dir=str(config)),
+                   "run_record": RunRecord(config_dir=str(config)),
                    "tautulli": FakeTautulliResource(history_json="[]", users_json='[{"user_id": 1}]')},
         instance=DagsterInstance.ephemeral(), raise_on_error=False)
     assert not result.success
@@ -101,6 +104,7 @@ def test_taste_profile_materializes_from_fake_history_inventory_and_tmdb(tmp_pat
     result = materialize(
         [watch_history, plex_inventory, taste_profile],
         resources={"settings": PlexRecsSettings(config_dir=str(config)),
+                   "run_record": RunRecord(config_dir=str(config)),
                    "tautulli": FakeTautulliResource(history_json=json.dumps(_rows()),
                                                     users_json=json.dumps([{"user_id": 1}, {"user_id": 2}])),
                    "plex": FakePlexResource(items_json=json.dumps(items)),
@@ -129,6 +133,7 @@ def test_the_background_fill_asset_fetches_the_queue_and_drops_titles_tmdb_does_
     catalog = [_details(1949, "movie", "Zodiac", 2007, ["Crime"]), _details(62643, "tv", "The Jinx", 2015, ["Crime"])]
     result = materialize([watched_title_details],
                          resources={"settings": PlexRecsSettings(config_dir=str(config)),
+                   "run_record": RunRecord(config_dir=str(config)),
                                     "tmdb": FakeTmdbResource(catalog_json=json.dumps(catalog))},
                          instance=DagsterInstance.ephemeral())
     assert result.success

@@ -15,7 +15,7 @@ from plexrecs_assets.store import inventory as inventory_store
 from plexrecs_assets.core.taste import TasteProfile, build_taste_profile
 from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import PlexResource, TautulliResource, TmdbResource
-from plexrecs_assets.defs.runtime import job_scope
+from plexrecs_assets.defs.runtime import RunRecord, service_failures
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.pipeline.tmdb_facts import Misses, TmdbFacts, TooManyMissing
 
@@ -38,8 +38,9 @@ class Inventory:
     description="Plays from Tautulli in the last `tautulli.lookback_days` (or all), by users Tautulli lists, episodes rolled up to their show, "
                 "with play counts, completion and recency (partial plays are weaker signals, abandoned shows negative).",
 )
-def watch_history(context: AssetExecutionContext, settings: PlexRecsSettings, tautulli: TautulliResource) -> Output[HistoryRollup]:
-    with job_scope(context, settings):
+def watch_history(context: AssetExecutionContext, settings: PlexRecsSettings, run_record: RunRecord,
+                  tautulli: TautulliResource) -> Output[HistoryRollup]:
+    with service_failures():
         app = settings.app()
         after = app.tautulli.history_start(date.today())
         with tautulli.client() as client:
@@ -72,8 +73,10 @@ def watch_history(context: AssetExecutionContext, settings: PlexRecsSettings, ta
     description="Every movie and show in the Plex library with its TMDb id (from the Guid entries); "
                 "upserts the `plex_inventory` table. Legacy-agent items without a TMDb guid are counted.",
 )
-def plex_inventory(context: AssetExecutionContext, settings: PlexRecsSettings, plex: PlexResource) -> Output[Inventory]:
-    with job_scope(context, settings) as (engine, _job_id):
+def plex_inventory(context: AssetExecutionContext, settings: PlexRecsSettings, run_record: RunRecord,
+                   plex: PlexResource) -> Output[Inventory]:
+    engine = run_record.engine
+    with service_failures():
         with plex.client() as client:
             scan: InventoryScan = client.inventory()
         keys = {(i.media_type, i.tmdb_id) for i in scan.items if i.tmdb_id}
@@ -108,9 +111,10 @@ def plex_inventory(context: AssetExecutionContext, settings: PlexRecsSettings, p
     description="Top likes and recent watches weighted by `recommender.recency_weight`, each enriched with "
                 "TMDb genres and keywords (via `title_resolution_cache` and the TMDb details cache).",
 )
-def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: TmdbResource,
+def taste_profile(context: AssetExecutionContext, settings: PlexRecsSettings, run_record: RunRecord, tmdb: TmdbResource,
                   tautulli: TautulliResource, watch_history: HistoryRollup, plex_inventory: Inventory) -> Output[TasteProfile]:
-    with job_scope(context, settings) as (engine, _job_id):
+    engine = run_record.engine
+    with service_failures():
         app = settings.app()
         for entry in watch_history.titles.values():
             entry.tmdb_id = entry.tmdb_id or plex_inventory.rating_key_tmdb.get(entry.rating_key)

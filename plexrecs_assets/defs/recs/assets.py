@@ -5,11 +5,9 @@ selected category, and the categories' LLM and TMDb calls go out concurrently in
 A category that fails is recorded as failed and the others still publish; the step only
 fails when every category in it failed.
 """
-import json
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from dagster import (
     AssetExecutionContext,
@@ -18,13 +16,15 @@ from dagster import (
     Failure,
     MaterializeResult,
     MetadataValue,
+    Output,
     PartitionsDefinition,
     asset,
 )
 
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.core import outputs
-from plexrecs_assets.core.documents import CategoryPool, ResolvedRecs, document_json, read_document
+from plexrecs_assets.core.documents import (
+    CategoryDraft, CategoryFailure, CategoryPool, CategoryResult, ResolvedRecs, document_json)
 from plexrecs_assets.core.keys import TargetKey
 from plexrecs_assets.core.models import Candidate, TitleFacts
 from plexrecs_assets.store import history as history_store
@@ -34,7 +34,7 @@ from plexrecs_assets.defs.history.assets import Inventory
 from plexrecs_assets.defs.recs.context import category_context, run_now
 from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, TmdbResource
-from plexrecs_assets.defs.runtime import job_scope
+from plexrecs_assets.defs.runtime import RunRecord, service_failures
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.pipeline import kometa
 from plexrecs_assets.store import runs
@@ -50,6 +50,7 @@ from plexrecs_assets.pipeline.tmdb_facts import Misses, TmdbFacts
 
 GROUP = "recommendations"
 IO_THREADS = 16
+IO_MANAGER_KEY = "category_documents"  # defs/recs/io.py: the typed document per category
 
 
 def _fail_message(exc: Exception) -> str:
@@ -58,14 +59,27 @@ def _fail_message(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _finish_step(context: AssetExecutionContext, results: dict[str, str | None], metadata: dict) -> MaterializeResult:
+def _failed_categories(context: AssetExecutionContext, results: dict[str, str | None], metadata: dict) -> dict:
+    """The failed categories by label; raises (the step fails) when every category failed."""
     failed = {label: err for label, err in results.items() if err}
     if results and len(failed) == len(results):
         raise Failure(description="every category failed: " + "; ".join(f"{k}: {v}" for k, v in failed.items()),
                       metadata=metadata)
     for label, err in failed.items():
         context.log.error(f"category {label!r} failed: {err}")
+    return failed
+
+
+def _finish_step(context: AssetExecutionContext, results: dict[str, str | None], metadata: dict) -> MaterializeResult:
+    failed = _failed_categories(context, results, metadata)
     return MaterializeResult(metadata={**metadata, "failed_categories": MetadataValue.json(failed)})
+
+
+def _step_output(context: AssetExecutionContext, results: dict[str, str | None], documents: dict,
+                 metadata: dict) -> Output:
+    """The step's value (a document or a failure per category id, for the IO manager)."""
+    failed = _failed_categories(context, results, metadata)
+    return Output(documents, metadata={**metadata, "failed_categories": MetadataValue.json(failed)})
 
 
 @dataclass
@@ -106,26 +120,34 @@ def _pool_doc(prepared: Prepared) -> dict:
                      for c in prepared.pool]}
 
 
-def _prepared_from_files(raw_path: str) -> Prepared:
-    # The LLM's answer as returned: read as it is (verification judges each item, and an odd
-    # field type in one item must cost that item, not the category).
-    raw = json.loads(Path(raw_path).read_text(encoding="utf-8"))
-    pool_path = Path(raw_path).with_name(Path(raw_path).name.replace(".raw.json", ".pool.json"))
-    doc = read_document(pool_path, CategoryPool) if pool_path.exists() else CategoryPool(seeds=[], pool=[])
+def _prepared_from_draft(draft: CategoryDraft) -> Prepared:
     return Prepared(
-        raw=raw,
-        pool=[Candidate(TitleFacts.from_json(p["facts"]), p["score"], set(p["sources"])) for p in doc.pool],
-        seeds=[TitleFacts.from_json(s) for s in doc.seeds],
+        raw=draft.raw,
+        pool=[Candidate(TitleFacts.from_json(p["facts"]), p["score"], set(p["sources"])) for p in draft.pool.pool],
+        seeds=[TitleFacts.from_json(s) for s in draft.pool.seeds],
     )
 
 
-def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: TmdbResource, llm: LlmResource,
-             taste_profile: TasteProfile, plex_inventory: Inventory) -> MaterializeResult:
-    with job_scope(context, settings) as (engine, job_id):
+def _upstream_failure(run_record: RunRecord, cat_id: int, doc, what: str) -> str:
+    """The message for a category whose input is missing or a failure. A failure recorded by an
+    earlier step of this run is reported as it is; otherwise this step fails the category."""
+    if isinstance(doc, CategoryFailure) and doc.job_id == run_record.job_id:
+        return doc.error
+    message = (f"{what} failed for this category in run {doc.job_id}: {doc.error}" if isinstance(doc, CategoryFailure)
+               else f"no {what} for this category yet; materialize {what} first")
+    run_record.category_failed(cat_id, message)
+    return message
+
+
+def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_record: RunRecord, tmdb: TmdbResource,
+             llm: LlmResource, taste_profile: TasteProfile, plex_inventory: Inventory) -> Output:
+    engine, job_id = run_record.engine, run_record.job_id
+    with service_failures():
         app, categories, labels = _selected_categories(context, settings)
         now = run_now(context)
         generated_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         results: dict[str, str | None] = {}
+        documents: dict[str, CategoryDraft | CategoryFailure] = {}
         usage_rows = []
         pool_rows = []
         tmdb_misses: dict[str, Misses] = {}
@@ -134,7 +156,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
 
             def one(label: str) -> tuple[str, str | None, Usage, int, Prepared | None]:
                 category = categories[label]
-                cat_id = runs.start_category(engine, job_id, label, category["type"])
+                cat_id = run_record.start_category(label, category["type"])
                 usage = Usage()  # outlives a failure: tokens spent on a failed category still count
                 misses = tmdb_misses[label] = Misses()
                 try:
@@ -143,14 +165,20 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
                     prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at, usage,
                                                 misses=misses, max_missing_share=app.tmdb.max_missing_share)
                     raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, category["id"])
+                    pool_doc = _pool_doc(prepared)
                     outputs.atomic_write_json(raw_path, prepared.raw)
                     outputs.atomic_write_json(raw_path.with_name(raw_path.name.replace(".raw.json", ".pool.json")),
-                                              _pool_doc(prepared))
-                    runs.update_category(engine, cat_id, raw_json_path=str(raw_path))
+                                              pool_doc)
+                    run_record.category_file(cat_id, raw_json_path=str(raw_path))
+                    documents[category["id"]] = CategoryDraft(
+                        category_id=category["id"], label=label, job_id=job_id, raw=prepared.raw,
+                        pool=CategoryPool.model_validate(pool_doc), raw_json_path=str(raw_path))
                     return label, None, usage, cat_id, prepared
                 except Exception as exc:  # one category's failure must not stop the others
                     message = _fail_message(exc)
-                    runs.fail_category(engine, cat_id, message)
+                    run_record.category_failed(cat_id, message)
+                    documents[category["id"]] = CategoryFailure(category_id=category["id"], label=label,
+                                                                job_id=job_id, error=message)
                     return label, message, usage, cat_id, None
 
             for label, error, usage, cat_id, prepared in cat_pool.map(one, labels):
@@ -169,7 +197,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
                     usage_rows.append({"category": label, "model": usage.model, "prompt_tokens": usage.prompt_tokens,
                                        "completion_tokens": usage.completion_tokens})
             tmdb_requests = facts.requests
-        return _finish_step(context, results, {
+        return _step_output(context, results, documents, {
             "categories": len(labels),
             "llm_usage": markdown_table(usage_rows, limit=None),
             "prompt_tokens": sum(r["prompt_tokens"] for r in usage_rows),
@@ -181,12 +209,15 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: T
         })
 
 
-def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tmdb: TmdbResource, llm: LlmResource,
-                  taste_profile: TasteProfile, plex_inventory: Inventory) -> MaterializeResult:
-    with job_scope(context, settings) as (engine, job_id):
+def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_record: RunRecord,
+                  tmdb: TmdbResource, llm: LlmResource, taste_profile: TasteProfile, plex_inventory: Inventory,
+                  raw_recs: dict) -> Output:
+    engine, job_id = run_record.engine, run_record.job_id
+    with service_failures():
         app, categories, labels = _selected_categories(context, settings)
         now_dt = run_now(context)
         results: dict[str, str | None] = {}
+        documents: dict[str, CategoryResult | CategoryFailure] = {}
         rows = []
         shorts: dict[str, str] = {}
         with category_workers(app, engine, job_id, tmdb, llm) as w:
@@ -194,20 +225,19 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
 
             def one(label: str):
                 category = categories[label]
-                cat_id = runs.start_category(engine, job_id, label, category["type"])
-                row = runs.category_row(engine, job_id, label)
-                if row is None or (row.status != "success" and row.error_msg != runs.IN_PROGRESS):
-                    return label, row.error_msg if row else "not prepared", None
-                raw_path = row.raw_json_path or getattr(runs.latest_category_row(engine, label, with_column="raw_json_path"), "raw_json_path", None)
-                if not raw_path:
-                    msg = "no raw recommendations for this category yet; materialize raw_recs first"
-                    runs.fail_category(engine, cat_id, msg)
-                    return label, msg, None
+                cat_id = run_record.start_category(label, category["type"])
+                draft = raw_recs.get(category["id"])
+                if not isinstance(draft, CategoryDraft):
+                    message = _upstream_failure(run_record, cat_id, draft, "raw_recs")
+                    documents[category["id"]] = CategoryFailure(category_id=category["id"], label=label,
+                                                                job_id=job_id, error=message)
+                    return label, message, None
+                raw_path = draft.raw_json_path
                 usage = Usage()  # top-up rounds of a category that then fails still count
                 try:
                     ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys,
                                            now=now_dt, job_id=job_id)
-                    prepared = _prepared_from_files(raw_path)
+                    prepared = _prepared_from_draft(draft)
                     resolution = resolve_category(ctx, prepared, facts, llm_client, budget,
                                                   io_pool, top_up_rounds=app.recommender.top_up_rounds, usage=usage,
                                                   max_missing_share=app.tmdb.max_missing_share)
@@ -225,17 +255,23 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                            "rules": ctx.rules.to_json() if ctx.rules else None, "tmdb": resolution.tmdb}
                     path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, category["id"])
                     # Checked against the document model before anything is written.
-                    outputs.atomic_write_json(path, document_json(ResolvedRecs.model_validate(doc)))
+                    resolved = ResolvedRecs.model_validate(doc)
+                    outputs.atomic_write_json(path, document_json(resolved))
                     if not resolution.items:
                         # Nothing on topic to publish is not success; the published collection stays as it was.
                         raise CategoryFailed(f"short: {resolution.short['reason']}" if resolution.short
                                              else "short: nothing to publish")
                     history_store.record_published(engine, job_id, label, TargetKey.household(category["id"]), resolution.items, now)
-                    runs.update_category(engine, cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
+                    run_record.category_file(cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
+                    documents[category["id"]] = CategoryResult(
+                        category_id=category["id"], label=label, job_id=job_id, resolved=resolved,
+                        resolved_json_path=str(path), raw_json_path=raw_path)
                     return label, None, resolution
                 except Exception as exc:
                     message = _fail_message(exc)
-                    runs.fail_category(engine, cat_id, message)
+                    run_record.category_failed(cat_id, message)
+                    documents[category["id"]] = CategoryFailure(category_id=category["id"], label=label,
+                                                                job_id=job_id, error=message)
                     return label, message, None
                 finally:
                     if usage.calls:
@@ -255,7 +291,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
                                  "tmdb_failed": resolution.tmdb.get("failed", 0),
                                  "sources": ", ".join(f"{k}={v}" for k, v in sorted(resolution.sources.items())),
                                  "first": ", ".join(i["title"] for i in resolution.items[:3])})
-        return _finish_step(context, results, {
+        return _step_output(context, results, documents, {
             "categories": len(labels),
             "published_items": sum(r["published"] for r in rows),
             "preview": markdown_table(rows, limit=None),
@@ -263,9 +299,10 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, tm
         })
 
 
-def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
-                    overseerr: OverseerrResource) -> MaterializeResult:
-    with job_scope(context, settings) as (engine, job_id):
+def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings, run_record: RunRecord,
+                    overseerr: OverseerrResource, resolved_recs: dict) -> MaterializeResult:
+    engine, job_id = run_record.engine, run_record.job_id
+    with service_failures():
         app, categories, labels = _selected_categories(context, settings)
         results: dict[str, str | None] = {}
         rows = []
@@ -274,27 +311,23 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
         owned = kometa.owned_ids(engine)
         for label in labels:
             category = categories[label]
-            cat_id = runs.start_category(engine, job_id, label, category["type"])
-            row = runs.category_row(engine, job_id, label)
-            if row.status != "success" and row.error_msg != runs.IN_PROGRESS:
-                results[label] = row.error_msg
+            cat_id = run_record.start_category(label, category["type"])
+            result = resolved_recs.get(category["id"])
+            if not isinstance(result, CategoryResult):
+                results[label] = _upstream_failure(run_record, cat_id, result, "resolved_recs")
                 continue
-            resolved_path = row.resolved_json_path or getattr(
-                runs.latest_category_row(engine, label, with_column="resolved_json_path"), "resolved_json_path", None)
+            resolved_path, doc = result.resolved_json_path, result.resolved
             try:
-                if not resolved_path:
-                    raise CategoryFailed("no resolved recommendations yet; materialize resolved_recs first")
-                doc = read_document(resolved_path, ResolvedRecs)
                 written = kometa.publish_category(engine, app.paths.pmm_out_dir, job_id, category, doc.item_dicts(),
                                                   position=order[label], total=len(order), owned=owned)
-                runs.update_category(engine, cat_id, resolved_json_path=resolved_path,
-                                     pmm_movie_yaml_path=written["movie"]["path"], pmm_tv_yaml_path=written["tv"]["path"],
-                                     status="success", error_msg=None)
+                run_record.category_done(cat_id, resolved_json_path=resolved_path,
+                                         pmm_movie_yaml_path=written["movie"]["path"],
+                                         pmm_tv_yaml_path=written["tv"]["path"])
                 results[label] = None
                 rows.append(_kometa_row(label, written))
             except Exception as exc:
                 message = _fail_message(exc)
-                runs.fail_category(engine, cat_id, message)
+                run_record.category_failed(cat_id, message)
                 results[label] = message
                 continue
             # Only the picks added this run (all checked against the category's rules), and never
@@ -304,7 +337,7 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings,
                     and (doc.mode or "discover") != "library" and new_picks:
                 overseerr_up = _request_missing(context, engine, job_id, label, new_picks, overseerr,
                                                 app.overseerr.requests_per_category)
-        status = runs.finalize_job(engine, job_id)
+        status = run_record.status_so_far()
         return _finish_step(context, results, {
             "categories": len(labels),
             "job_status": status,
@@ -370,13 +403,14 @@ def build_category_assets(partitions_def: PartitionsDefinition) -> list[AssetsDe
         asset(
             **common,
             kinds={"openai", "json"},
+            io_manager_key=IO_MANAGER_KEY,
             description="The LLM's answer per category, saved as raw JSON. With `recommender.grounding: pool` the "
                         "LLM chooses from a pool of real TMDb titles built from the seeds, top likes and discover.",
         )(raw_recs),
         asset(
             **common,
             kinds={"tmdb", "json", "sqlite"},
-            deps=["raw_recs"],
+            io_manager_key=IO_MANAGER_KEY,
             description="Every LLM item verified against TMDb (title, year ±1, medium), enriched with imdb_id, "
                         "runtime and vote count; owned, seen, 60-day repeats, off-topic (the category's rules) and "
                         "duplicate items dropped; yesterday's picks kept by the rotation policy; the gap topped "
@@ -386,7 +420,6 @@ def build_category_assets(partitions_def: PartitionsDefinition) -> list[AssetsDe
         asset(
             **common,
             kinds={"kometa", "yaml"},
-            deps=["resolved_recs"],
             description="Kometa collection YAML per category: one file for movies (`tmdb_movie`) and one for "
                         "series (`tmdb_show`), `sync_mode: sync`, plain title with `sort_title`, written atomically "
                         "into `paths.pmm_out_dir`. A medium without picks is retired (Kometa deletes that "

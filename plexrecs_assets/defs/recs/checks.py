@@ -15,6 +15,7 @@ from plexrecs_assets.store import history as history_store
 from plexrecs_assets.store import inventory as inventory_store
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.defs.recs.context import run_now
+from plexrecs_assets.defs.runtime import CHECK_FAILURE_KEY
 from plexrecs_assets.defs.settings import PlexRecsSettings
 from plexrecs_assets.store import runs
 
@@ -48,9 +49,10 @@ def _published(engine, job_id: int | None) -> Published:
 
 
 def _result(context, engine, job_id, problems: list[str], what: str) -> AssetCheckResult:
-    if problems and job_id is not None:
-        runs.finalize_job(engine, job_id, error=f"asset check failed ({what}): {problems[0]}")
-    return AssetCheckResult(passed=not problems, metadata={"problems": problems[:20], "count": len(problems)})
+    # The run's record takes its message from here (defs/runtime.py reads the evaluation).
+    failure = {CHECK_FAILURE_KEY: f"asset check failed ({what}): {problems[0]}"} if problems else {}
+    return AssetCheckResult(passed=not problems,
+                            metadata={"problems": problems[:20], "count": len(problems), **failure})
 
 
 @asset_check(asset="resolved_recs", blocking=True, description="No resolved item is already in the Plex library.")
