@@ -28,7 +28,6 @@ from plexrecs_assets.core.documents import (
 from plexrecs_assets.core.keys import TargetKey
 from plexrecs_assets.core.models import Candidate, TitleFacts
 from plexrecs_assets.store import history as history_store
-from plexrecs_assets.store import requests as requests_store
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.defs.history.assets import Inventory
 from plexrecs_assets.defs.recs.context import category_context, run_now
@@ -36,16 +35,11 @@ from plexrecs_assets.defs.metadata import markdown_table
 from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, TmdbResource
 from plexrecs_assets.defs.runtime import RunRecord, service_failures
 from plexrecs_assets.defs.settings import PlexRecsSettings
-from plexrecs_assets.pipeline import kometa
 from plexrecs_assets.store import runs
-from plexrecs_assets.pipeline.recommend import (
-    CategoryFailed,
-    Prepared,
-    TokenBudget,
-    Usage,
-    prepare_category,
-    resolve_category,
-)
+from plexrecs_assets.pipeline.category import CategoryFailed, Prepared, TokenBudget, Usage
+from plexrecs_assets.pipeline.engines import Recommender
+from plexrecs_assets.pipeline.llm_engine import LlmRecommender
+from plexrecs_assets.pipeline.publishers import KometaCollections, OverseerrRequests, Publisher
 from plexrecs_assets.pipeline.tmdb_facts import Misses, TmdbFacts
 
 GROUP = "recommendations"
@@ -85,23 +79,23 @@ def _step_output(context: AssetExecutionContext, results: dict[str, str | None],
 @dataclass
 class Workers:
     facts: TmdbFacts
-    llm: object
-    budget: TokenBudget
+    engine: Recommender
     io_pool: ThreadPoolExecutor
     cat_pool: ThreadPoolExecutor
 
 
 @contextmanager
 def category_workers(app, engine, job_id: int, tmdb: TmdbResource, llm: LlmResource):
-    """Clients, thread pools and the run's token budget for one per-category step.
+    """The engine, clients and thread pools for one per-category step.
 
     Categories run on ``cat_pool`` (``recommender.concurrency``); their TMDb lookups on a
     separate ``io_pool`` so a category waiting on lookups never starves the pool it runs in.
-    The budget starts from what earlier steps of this run already used."""
+    The LLM engine's token budget starts from what earlier steps of this run already used."""
     budget = TokenBudget(app.recommender.max_tokens_per_run, used=runs.tokens_used(engine, job_id))
     with tmdb.client() as tmdb_client, llm.client() as llm_client, \
             ThreadPoolExecutor(IO_THREADS) as io_pool, ThreadPoolExecutor(app.recommender.concurrency) as cat_pool:
-        yield Workers(TmdbFacts(tmdb_client, engine), llm_client, budget, io_pool, cat_pool)
+        recommender = LlmRecommender(llm_client, budget, top_up_rounds=app.recommender.top_up_rounds)
+        yield Workers(TmdbFacts(tmdb_client, engine), recommender, io_pool, cat_pool)
 
 
 def _selected_categories(context: AssetExecutionContext, settings: PlexRecsSettings):
@@ -152,7 +146,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_rec
         pool_rows = []
         tmdb_misses: dict[str, Misses] = {}
         with category_workers(app, engine, job_id, tmdb, llm) as w:
-            facts, llm_client, budget, io_pool, cat_pool = w.facts, w.llm, w.budget, w.io_pool, w.cat_pool
+            facts, recommender, io_pool, cat_pool = w.facts, w.engine, w.io_pool, w.cat_pool
 
             def one(label: str) -> tuple[str, str | None, Usage, int, Prepared | None]:
                 category = categories[label]
@@ -162,8 +156,8 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_rec
                 try:
                     ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys,
                                            now=now, job_id=job_id)
-                    prepared = prepare_category(ctx, facts, llm_client, budget, io_pool, generated_at, usage,
-                                                misses=misses, max_missing_share=app.tmdb.max_missing_share)
+                    prepared = recommender.prepare(ctx, facts, io_pool, generated_at, usage, misses=misses,
+                                                   max_missing_share=app.tmdb.max_missing_share)
                     raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, category["id"])
                     pool_doc = _pool_doc(prepared)
                     outputs.atomic_write_json(raw_path, prepared.raw)
@@ -221,7 +215,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
         rows = []
         shorts: dict[str, str] = {}
         with category_workers(app, engine, job_id, tmdb, llm) as w:
-            facts, llm_client, budget, io_pool, cat_pool = w.facts, w.llm, w.budget, w.io_pool, w.cat_pool
+            facts, recommender, io_pool, cat_pool = w.facts, w.engine, w.io_pool, w.cat_pool
 
             def one(label: str):
                 category = categories[label]
@@ -238,9 +232,8 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
                     ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys,
                                            now=now_dt, job_id=job_id)
                     prepared = _prepared_from_draft(draft)
-                    resolution = resolve_category(ctx, prepared, facts, llm_client, budget,
-                                                  io_pool, top_up_rounds=app.recommender.top_up_rounds, usage=usage,
-                                                  max_missing_share=app.tmdb.max_missing_share)
+                    resolution = recommender.resolve(ctx, prepared, facts, io_pool, usage,
+                                                     max_missing_share=app.tmdb.max_missing_share)
                     now = ctx.now_iso
                     doc = {"category": label, "resolved_at": now, "items": resolution.items,
                            "dropped": resolution.dropped, "rejected": resolution.rejected,
@@ -306,46 +299,52 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings, 
         app, categories, labels = _selected_categories(context, settings)
         results: dict[str, str | None] = {}
         rows = []
-        overseerr_up = True
         order = {name: i for i, name in enumerate(categories, start=1)}  # sort_title follows categories.yml
-        owned = kometa.owned_ids(engine)
-        for label in labels:
-            category = categories[label]
-            cat_id = run_record.start_category(label, category["type"])
-            result = resolved_recs.get(category["id"])
-            if not isinstance(result, CategoryResult):
-                results[label] = _upstream_failure(run_record, cat_id, result, "resolved_recs")
-                continue
-            resolved_path, doc = result.resolved_json_path, result.resolved
-            try:
-                written = kometa.publish_category(engine, app.paths.pmm_out_dir, job_id, category, doc.item_dicts(),
-                                                  position=order[label], total=len(order), owned=owned)
-                run_record.category_done(cat_id, resolved_json_path=resolved_path,
-                                         pmm_movie_yaml_path=written["movie"]["path"],
-                                         pmm_tv_yaml_path=written["tv"]["path"])
-                results[label] = None
-                rows.append(_kometa_row(label, written))
-            except Exception as exc:
-                message = _fail_message(exc)
-                run_record.category_failed(cat_id, message)
-                results[label] = message
-                continue
-            # Only the picks added this run (all checked against the category's rules), and never
-            # for a library category: its titles are owned already.
-            new_picks = [i for i in doc.item_dicts() if not i.get("kept")]
-            if overseerr_up and app.overseerr.enabled and app.overseerr.requests_per_category > 0 \
-                    and (doc.mode or "discover") != "library" and new_picks:
-                overseerr_up = _request_missing(context, engine, job_id, label, new_picks, overseerr,
-                                                app.overseerr.requests_per_category)
-        status = run_record.status_so_far()
+        outlets: list[Publisher] = [KometaCollections(engine, app.paths.pmm_out_dir, job_id, order=order)]
+        if app.overseerr.enabled and app.overseerr.requests_per_category > 0:
+            outlets.append(OverseerrRequests(overseerr.client, engine, job_id,
+                                             limit=app.overseerr.requests_per_category, warn=context.log.warning))
+        try:
+            for label in labels:
+                category = categories[label]
+                cat_id = run_record.start_category(label, category["type"])
+                result = resolved_recs.get(category["id"])
+                if not isinstance(result, CategoryResult):
+                    results[label] = _upstream_failure(run_record, cat_id, result, "resolved_recs")
+                    continue
+                results[label] = _publish(run_record, cat_id, category, result, outlets, rows)
+        finally:
+            for outlet in outlets:
+                outlet.close()
         return _finish_step(context, results, {
             "categories": len(labels),
-            "job_status": status,
+            "job_status": run_record.status_so_far(),
             "files": markdown_table(rows, limit=None),
             # Kometa collects only titles Plex holds: this is what it can show after this run.
             "kometa_can_show_now": sum(r["in_plex"] for r in rows),
             "kometa_add_missing": sum(r["to_radarr"] + r["to_sonarr"] for r in rows),
         })
+
+
+def _publish(run_record: RunRecord, cat_id: int, category: dict, result: CategoryResult, outlets: list[Publisher],
+             rows: list[dict]) -> str | None:
+    """Every outlet in turn; the category's error when a required one failed, else None."""
+    files: dict[str, dict] = {}
+    for outlet in outlets:
+        try:
+            publication = outlet.publish(category, result.resolved)
+        except Exception as exc:
+            if not outlet.required:
+                raise  # an optional outlet reports its own trouble; anything else is a bug
+            message = _fail_message(exc)
+            run_record.category_failed(cat_id, message)
+            return message
+        if publication.files:
+            files = publication.files
+            run_record.category_done(cat_id, resolved_json_path=result.resolved_json_path,
+                                     pmm_movie_yaml_path=files["movie"]["path"], pmm_tv_yaml_path=files["tv"]["path"])
+            rows.append(_kometa_row(category["label"], files))
+    return None
 
 
 def _kometa_row(label: str, written: dict[str, dict]) -> dict:
@@ -354,43 +353,6 @@ def _kometa_row(label: str, written: dict[str, dict]) -> dict:
             "in_plex": movie["in_plex"] + tv["in_plex"],
             "retired": ", ".join(m for m, w in (("movies", movie), ("series", tv)) if w["state"] == "retired") or "-",
             "to_radarr": len(movie["add_missing"]), "to_sonarr": len(tv["add_missing"])}
-
-
-# Failures that say Overseerr itself is unusable, not that one title was refused.
-OVERSEERR_DOWN = {"unreachable", "auth", "server", "rate_limited", "bad_response", "quota"}
-
-
-def _request_missing(context, engine, job_id: int, label: str, items: list[dict], overseerr: OverseerrResource,
-                     limit: int) -> bool:
-    """Ask Overseerr for up to ``limit`` picks it reports as neither available nor requested.
-
-    Returns False when Overseerr is down: each further call would only wait out its retries
-    again (minutes over a whole run) for requests that are optional anyway."""
-    made = 0
-    with overseerr.client() as client:
-        for item in items:
-            if made >= limit:
-                break
-            down = False
-            try:
-                status = client.media_status(item["tmdb_id"], item["medium"])
-                if status.available or status.requested or status.unknown_id:
-                    continue
-                outcome = client.request(item["tmdb_id"], item["medium"], seasons=[1] if item["medium"] == "tv" else None)
-                result = "created" if outcome.created else "duplicate" if outcome.duplicate else "no_seasons"
-                detail, request_id = outcome.message, outcome.request_id
-                made += int(outcome.created)
-            except ServiceError as exc:
-                result, detail, request_id = "failed", str(exc), None
-                down = exc.kind in OVERSEERR_DOWN
-                context.log.warning(f"overseerr request for {item['title']!r} failed: {exc}"
-                                    + ("; skipping the remaining Overseerr requests of this run" if down else ""))
-            requests_store.record_request(engine, job_id=job_id, label=label, tmdb_id=item["tmdb_id"],
-                                          media_type=item["medium"], outcome=result, request_id=request_id,
-                                          detail=detail)
-            if down:
-                return False
-    return True
 
 
 def build_category_assets(partitions_def: PartitionsDefinition) -> list[AssetsDefinition]:

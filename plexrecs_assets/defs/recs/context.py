@@ -11,7 +11,7 @@ from plexrecs_assets.core.rotation import RotationPolicy
 from plexrecs_assets.store import history as history_store
 from plexrecs_assets.store.db import Engine
 from plexrecs_assets.core.taste import TasteProfile
-from plexrecs_assets.pipeline.recommend import CategoryContext
+from plexrecs_assets.pipeline.category import CategoryContext
 
 
 AS_OF_TAG = "plexrecs/as_of"  # run tag set by `plexrecs run --as-of YYYY-MM-DD`
