@@ -6,10 +6,10 @@ in the Dagster UI, and in the PlexRecs store (job_run / category_run).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from plexrecs_assets.core.config import load_app_config, load_categories
+from plexrecs_assets.core.documents import CategorySummary, RunSummary  # noqa: F401  (callers import them here)
 from plexrecs_assets.store import runs
 from plexrecs_assets.progress import StepWatcher, noop
 
@@ -58,20 +58,6 @@ def check_secrets(app) -> None:
         raise MissingSecretsError(
             f"missing environment variable(s) {', '.join(missing)}: secrets come only from the environment "
             "(for a local LLM without a key, set LLM_API_KEY to any text, e.g. 'ollama')")
-
-
-@dataclass
-class RunSummary:
-    job_ids: list[int] = field(default_factory=list)
-    dagster_run_ids: list[str] = field(default_factory=list)
-    status: str = "failed"
-    error: str | None = None
-    categories: list[runs.CategorySummary] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # the steps' own warnings, one line each
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "success"
 
 
 def ensure_dagster_home(db_path: str) -> Path:

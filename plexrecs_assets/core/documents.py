@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MediaType = Literal["movie", "tv"]
 
@@ -124,6 +124,42 @@ class CategoryFailure(_Open):
     label: str
     job_id: int
     error: str
+
+
+class CategorySummary(BaseModel):
+    """One category of a finished run, as ``plexrecs run`` prints it (store/runs.job_summary)."""
+    label: str
+    type: str
+    status: str
+    error: str | None = None
+    published: int = 0
+    dropped: dict = Field(default_factory=dict)
+    files: list[str] = Field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model: str | None = None
+    # The Kometa files of this run: per medium, picks, how many Plex holds, add_missing ids.
+    kometa: list[dict] = Field(default_factory=list)
+    short: str | None = None  # why the category published fewer titles than wanted
+    kept: int = 0
+    added: int = 0
+    removed: int = 0
+    overseerr_requested: list = Field(default_factory=list)  # "movie 123" of each request created this run
+
+
+class RunSummary(BaseModel):
+    """What ``runner.run_once`` returns and ``plexrecs run`` prints: one oneshot run, which may
+    be several Dagster runs (one per block of neighbouring categories)."""
+    job_ids: list[int] = Field(default_factory=list)
+    dagster_run_ids: list[str] = Field(default_factory=list)
+    status: str = "failed"
+    error: str | None = None
+    categories: list[CategorySummary] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)  # the steps' own warnings, one line each
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
 
 
 Doc = TypeVar("Doc", bound=BaseModel)

@@ -7,12 +7,12 @@ import json
 import os
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import Engine, and_, func, insert, select, update
 
+from plexrecs_assets.core.documents import CategorySummary, DocumentError, ResolvedRecs, read_document
 from plexrecs_assets.store.db import utcnow_iso
 from plexrecs_assets.store.schema import category_run, job_run, llm_usage, run_link
 
@@ -196,30 +196,6 @@ def finalize_job(engine: Engine, job_id: int, *, error: str | None = None) -> st
     return status
 
 
-@dataclass
-class CategorySummary:
-    label: str
-    type: str
-    status: str
-    error: str | None
-    published: int
-    dropped: dict
-    files: list[str]
-    prompt_tokens: int
-    completion_tokens: int
-    model: str | None
-    # The Kometa files of this run: per medium, picks, how many Plex holds, add_missing ids.
-    kometa: list[dict] = field(default_factory=list)
-    short: str | None = None  # why the category published fewer titles than wanted
-    kept: int = 0
-    added: int = 0
-    removed: int = 0
-    overseerr_requested: list = None  # "movie 123" of each request Overseerr created this run
-
-    def __post_init__(self):
-        self.overseerr_requested = list(self.overseerr_requested or [])
-
-
 def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary]]:
     with engine.connect() as conn:
         job = conn.execute(select(job_run).where(job_run.c.id == job_id)).first()
@@ -237,7 +213,6 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         acc = usage.setdefault(u.label, {"prompt_tokens": 0, "completion_tokens": 0, "model": u.model})
         acc["prompt_tokens"] += u.prompt_tokens
         acc["completion_tokens"] += u.completion_tokens
-    from plexrecs_assets.core.documents import DocumentError, ResolvedRecs, read_document
     from plexrecs_assets.store.kometa import publications
 
     kometa_files = publications(engine, job_id)
