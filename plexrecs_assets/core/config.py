@@ -300,6 +300,16 @@ class _CategoryBase(_Strict):
     mode: Literal["discover", "library"] = "discover"
     max_tmdb_requests: int = Field(400, ge=10, le=5000)  # per category and run, for building its pool
 
+    @property
+    def seed_list(self) -> list[Seed]:
+        """The category's seed titles (none unless it is a title_seed or seed_list category)."""
+        return []
+
+    @property
+    def moods(self) -> list[str]:
+        """The mood words of a keyword category (none for the other types)."""
+        return []
+
     @model_validator(mode="before")
     @classmethod
     def _default_id(cls, data: Any) -> Any:
@@ -340,15 +350,27 @@ class TitleSeedCategory(_CategoryBase):
     type: Literal["title_seed"]
     seed: Seed
 
+    @property
+    def seed_list(self) -> list[Seed]:
+        return [self.seed]
+
 
 class KeywordCategory(_CategoryBase):
     type: Literal["keyword"]
     mood_keywords: list[str] = Field(min_length=1)
 
+    @property
+    def moods(self) -> list[str]:
+        return list(self.mood_keywords)
+
 
 class SeedListCategory(_CategoryBase):
     type: Literal["seed_list"]
     seeds: list[Seed] = Field(min_length=1)
+
+    @property
+    def seed_list(self) -> list[Seed]:
+        return list(self.seeds)
 
 
 Category = Annotated[
@@ -607,3 +629,11 @@ def category_to_dict(category: Category) -> dict:
 
 
 CATEGORY_ADAPTER = TypeAdapter(Category)
+
+
+def as_category(value: "Category | dict") -> Category:
+    """The typed category. Everything past ``load_categories`` passes these; a plain dict (as
+    in a test, or from JSON) is validated into one first."""
+    if isinstance(value, _CategoryBase):
+        return value  # type: ignore[return-value]
+    return CATEGORY_ADAPTER.validate_python(value)

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 import yaml
+from plexrecs_assets.core.config import Category, Seed, as_category
 
 BUILDER = {"movie": "tmdb_movie", "tv": "tmdb_show"}
 ARR = {"movie": "radarr", "tv": "sonarr"}
@@ -48,31 +49,28 @@ def _join(words: list[str], conj: str = "and") -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {conj} " + words[-1]
 
 
-def _seed(seed: dict) -> str:
-    return f"{seed['title']} ({seed['year']})" if seed.get("year") else str(seed["title"])
+def _seed(seed: Seed) -> str:
+    return f"{seed.title} ({seed.year})" if seed.year else seed.title
 
 
-def category_summary(category: dict, medium: str) -> str:
+def category_summary(category: "Category | dict", medium: str) -> str:
     """A summary that says what this category is: its genres, seed(s) or mood, and its exclusions.
 
     ``kometa.summary`` in categories.yml replaces it."""
-    custom = (category.get("kometa") or {}).get("summary")
-    if custom:
-        return custom
+    category = as_category(category)
+    if category.kometa.summary:
+        return category.kometa.summary
     noun = NOUN[medium]
-    filters = category.get("tmdb_filters") or {}
-    include, exclude = filters.get("include_genres") or [], filters.get("exclude_genres") or []
-    kind = category.get("type")
+    include, exclude = category.tmdb_filters.include_genres, category.tmdb_filters.exclude_genres
+    kind = category.type
     if kind == "genre":
         text = f"{noun.capitalize()} that are {_join(include)}"
-    elif kind == "title_seed":
-        text = f"{noun.capitalize()} close to {_seed(category['seed'])}"
-    elif kind == "seed_list":
-        text = f"{noun.capitalize()} close to {_join([_seed(s) for s in category['seeds']])}"
+    elif kind in ("title_seed", "seed_list"):
+        text = f"{noun.capitalize()} close to {_join([_seed(s) for s in category.seed_list])}"
     elif kind == "keyword":
-        text = f"{noun.capitalize()} with a {_join(category['mood_keywords'], 'or')} mood"
+        text = f"{noun.capitalize()} with a {_join(category.moods, 'or')} mood"
     else:
-        text = f"{noun.capitalize()} for {category.get('label', 'this category')}"
+        text = f"{noun.capitalize()} for {category.label}"
     if include and kind != "genre":
         text += f", in {_join(include)}"
     if exclude:
@@ -95,17 +93,18 @@ class CollectionPlan:
         return not self.tmdb_ids
 
 
-def plan_collection(category: dict, medium: str, tmdb_ids: list[int], *, position: int, total: int,
+def plan_collection(category: "Category | dict", medium: str, tmdb_ids: list[int], *, position: int, total: int,
                     owned: set[int] = frozenset()) -> CollectionPlan:
     """Today's file for one medium of ``category``. With ``kometa.radarr_add_missing`` (movies) or
     ``kometa.sonarr_add_missing`` (series) the first ``kometa.add_missing_limit`` picks Plex does
     not hold are listed for Radarr/Sonarr; off by default, so the files only suggest."""
-    label = category["label"]
+    category = as_category(category)
+    label = category.label
     ids = tuple(dict.fromkeys(int(i) for i in tmdb_ids))  # Kometa needs each id once at most
-    options = category.get("kometa") or {}
+    options = category.kometa
     add_missing: tuple[int, ...] = ()
-    if ids and options.get(f"{ARR[medium]}_add_missing"):
-        limit = int(options.get("add_missing_limit", 0))
+    if ids and getattr(options, f"{ARR[medium]}_add_missing"):
+        limit = options.add_missing_limit
         add_missing = tuple(i for i in ids if i not in owned)[:limit]
     return CollectionPlan(label=label, medium=medium, tmdb_ids=ids, summary=category_summary(category, medium),
                           sort_title=collection_sort_title(label, medium, position, total),

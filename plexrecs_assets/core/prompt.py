@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from plexrecs_assets.core.config import Category, as_category
 
 SYSTEM_MESSAGE = (
     "You are a recommender for a private media server. Suggest items constrained by the provided "
@@ -42,23 +43,25 @@ OUTPUT_SCHEMA: dict[str, Any] = {
 }
 
 
-def category_payload(category: dict, seeds_facts: list[dict] | None = None) -> dict:
+def category_payload(category: "Category | dict", seeds_facts: list[dict] | None = None) -> dict:
     """The category block: every type contributes what frames its query."""
+    category = as_category(category)
     block: dict[str, Any] = {
-        "label": category["label"],
-        "type": category["type"],
-        "media_types": category.get("media_types", ["movie", "tv"]),
+        "label": category.label,
+        "type": category.type,
+        "media_types": list(category.media_types),
     }
-    filters = category.get("tmdb_filters") or {}
-    if filters.get("include_genres") or filters.get("exclude_genres"):
+    filters = category.tmdb_filters.model_dump()
+    if filters["include_genres"] or filters["exclude_genres"]:
         block["tmdb_filters"] = {k: v for k, v in filters.items() if v}
     for key in ("keywords_prefer", "keywords_avoid", "mood_keywords"):
-        if category.get(key):
-            block[key] = category[key]
-    if category["type"] == "title_seed":
-        block["seed"] = (seeds_facts or [category["seed"]])[0]
-    elif category["type"] == "seed_list":
-        block["seeds"] = seeds_facts or category["seeds"]
+        if getattr(category, key, None):
+            block[key] = list(getattr(category, key))
+    seeds = [s.model_dump(mode="json", exclude_none=True) for s in category.seed_list]
+    if category.type == "title_seed":
+        block["seed"] = (seeds_facts or seeds)[0]
+    elif category.type == "seed_list":
+        block["seeds"] = seeds_facts or seeds
     return block
 
 

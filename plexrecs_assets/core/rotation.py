@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
+from plexrecs_assets.core.config import Category, as_category
 
 DEFAULT_MAX_AGE_DAYS = 7
 COOLDOWN_DAYS = 60
@@ -27,9 +28,8 @@ class RotationPolicy:
     max_age_days: int = DEFAULT_MAX_AGE_DAYS
 
     @classmethod
-    def from_category(cls, category: dict) -> "RotationPolicy":
-        rotation = category.get("rotation") or {}
-        return cls(max_age_days=int(rotation.get("max_age_days", DEFAULT_MAX_AGE_DAYS)))
+    def from_category(cls, category: "Category | dict") -> "RotationPolicy":
+        return cls(max_age_days=as_category(category).rotation.max_age_days)
 
 
 def parse_iso(text: str) -> datetime:

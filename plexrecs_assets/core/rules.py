@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from plexrecs_assets.core.dedupe import expand_genres
 from plexrecs_assets.core.models import TitleFacts
 from plexrecs_assets.core.moods import genres_for_moods
+from plexrecs_assets.core.config import Category, as_category
 
 RULE_VIOLATION = "off_topic"  # the drop reason shown in the run summary
 
@@ -55,18 +56,19 @@ class CategoryRules:
                 "mood_genres": sorted(self.mood_genres), "mood_keywords": sorted(self.mood_keywords)}
 
 
-def rules_for(category: dict, media_types, seeds: list[TitleFacts] = ()) -> CategoryRules:
-    filters = category.get("tmdb_filters") or {}
-    kind = category["type"]
-    moods = category.get("mood_keywords") or []
-    mood_keywords = frozenset(k.lower() for k in list(moods) + list(category.get("keywords_prefer") or [])) \
+def rules_for(category: "Category | dict", media_types, seeds: list[TitleFacts] = ()) -> CategoryRules:
+    category = as_category(category)
+    filters = category.tmdb_filters
+    kind = category.type
+    moods = category.moods
+    mood_keywords = frozenset(k.lower() for k in moods + list(category.keywords_prefer)) \
         if kind == "keyword" else frozenset()
     return CategoryRules(
         category_type=kind,
         media_types=tuple(media_types),
-        include_genres=frozenset(filters.get("include_genres") or []),
-        exclude_genres=frozenset(filters.get("exclude_genres") or []),
-        avoid_keywords=frozenset(k.lower() for k in category.get("keywords_avoid") or []),
+        include_genres=frozenset(filters.include_genres),
+        exclude_genres=frozenset(filters.exclude_genres),
+        avoid_keywords=frozenset(k.lower() for k in category.keywords_avoid),
         seeds=tuple(SeedTerms(s.key, frozenset(expand_genres(s.genres)), frozenset(k.lower() for k in s.keywords))
                     for s in seeds) if kind in ("title_seed", "seed_list") else (),
         mood_genres=frozenset(genres_for_moods(moods)) if kind == "keyword" else frozenset(),

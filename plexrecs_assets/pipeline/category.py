@@ -14,6 +14,7 @@ from plexrecs_assets.core.rotation import RotationPolicy
 from plexrecs_assets.core.rules import RULE_VIOLATION, CategoryRules, rule_violation, rules_for
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.pipeline.tmdb_facts import Misses, TooManyMissing
+from plexrecs_assets.core.config import Category, as_category
 
 SEEN_IN_PROMPT = 150  # cap the already_seen list so prompts stay small
 DEFAULT_MAX_MISSING_SHARE = 0.2  # tmdb.max_missing_share
@@ -51,7 +52,7 @@ class TokenBudget:
 
 @dataclass
 class CategoryContext:
-    category: dict
+    category: Category  # a dict is validated into one (tests)
     count: int
     media_types: list[str]
     exclusions: Exclusions
@@ -66,17 +67,20 @@ class CategoryContext:
     policy: RotationPolicy = field(default_factory=RotationPolicy)
     rules: CategoryRules | None = None  # set once the seeds are known (prepare/resolve)
 
+    def __post_init__(self) -> None:
+        self.category = as_category(self.category)
+
     @property
     def label(self) -> str:
-        return self.category["label"]
+        return self.category.label
 
     @property
     def mode(self) -> str:
-        return self.category.get("mode") or "discover"
+        return self.category.mode
 
     @property
     def max_tmdb_requests(self) -> int:
-        return int(self.category.get("max_tmdb_requests") or 400)
+        return self.category.max_tmdb_requests
 
     @property
     def now_iso(self) -> str:
@@ -84,11 +88,11 @@ class CategoryContext:
 
     @property
     def include_genres(self) -> list[str]:
-        return list((self.category.get("tmdb_filters") or {}).get("include_genres") or [])
+        return list(self.category.tmdb_filters.include_genres)
 
     @property
     def exclude_genres(self) -> list[str]:
-        return list((self.category.get("tmdb_filters") or {}).get("exclude_genres") or [])
+        return list(self.category.tmdb_filters.exclude_genres)
 
     def exclusion(self, facts: TitleFacts) -> str | None:
         """Why ``facts`` may not be added to the collection now, or None."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from plexrecs_assets.core import outputs
+from plexrecs_assets.core.config import Category, as_category
 from plexrecs_assets.core.pmm import CollectionPlan, plan_collection, render_collection
 from plexrecs_assets.store import inventory as inventory_store
 from plexrecs_assets.store import kometa as kometa_store
@@ -17,12 +18,13 @@ def owned_ids(engine: Engine) -> dict[str, set[int]]:
     return inventory_store.owned_ids(engine, MEDIA)
 
 
-def publish_category(engine: Engine, pmm_out_dir: str | Path, job_id: int, category: dict, items: list[dict], *,
+def publish_category(engine: Engine, pmm_out_dir: str | Path, job_id: int, category: Category, items: list[dict], *,
                      position: int, total: int, owned: dict[str, set[int]]) -> dict[str, dict]:
     """Write both files of one category (a medium without picks becomes a retired collection) and
     record them. Returns, per medium: path, state, items, in_plex and add_missing ids."""
-    label = category["label"]
-    paths = outputs.pmm_paths(pmm_out_dir, category["id"])
+    category = as_category(category)
+    label = category.label
+    paths = outputs.pmm_paths(pmm_out_dir, category.id)
     plans: dict[str, CollectionPlan] = {}
     for medium, path in paths.items():
         outputs.claim_pmm_file(pmm_out_dir, path)  # refuse before writing anything

@@ -17,6 +17,7 @@ from plexrecs_assets.core.rules import rule_violation, rules_for, seed_closeness
 from plexrecs_assets.core.taste import TasteProfile
 from plexrecs_assets.pipeline.tmdb_facts import Misses, RequestMeter, TmdbFacts
 from plexrecs_assets.pipeline.category import DEFAULT_MAX_MISSING_SHARE, CategoryContext, CategoryFailed, check_missing
+from plexrecs_assets.core.config import Category
 
 POOL_FACTOR = 3  # the pool aims for POOL_FACTOR × the picks still needed, fresh and on topic
 BATCH_JOBS = 8  # list requests per pool-building round (they go out concurrently)
@@ -27,16 +28,15 @@ LOOKUP_FAILED = object()
 # ---------------------------------------------------------------- scoring
 
 
-def category_terms(category: dict, seeds: list[TitleFacts]) -> tuple[set[str], set[str], set[str]]:
+def category_terms(category: Category, seeds: list[TitleFacts]) -> tuple[set[str], set[str], set[str]]:
     """(wanted genres, wanted keywords, avoided keywords) that frame a category."""
-    filters = category.get("tmdb_filters") or {}
-    genres = set(filters.get("include_genres") or [])
-    genres |= set(genres_for_moods(category.get("mood_keywords") or []))
-    keywords = {k.lower() for k in (category.get("keywords_prefer") or []) + (category.get("mood_keywords") or [])}
+    genres = set(category.tmdb_filters.include_genres)
+    genres |= set(genres_for_moods(category.moods))
+    keywords = {k.lower() for k in list(category.keywords_prefer) + category.moods}
     for seed in seeds:
         genres |= set(expand_genres(seed.genres))
         keywords |= {k.lower() for k in seed.keywords}
-    avoid = {k.lower() for k in category.get("keywords_avoid") or []}
+    avoid = {k.lower() for k in category.keywords_avoid}
     return genres, keywords, avoid
 
 
@@ -51,20 +51,20 @@ def fit_score(facts: TitleFacts, terms: tuple[set[str], set[str], set[str]], tas
 
 
 
-def resolve_seeds(category: dict, tmdb: TmdbFacts, misses: Misses | None = None) -> list[TitleFacts]:
+def resolve_seeds(category: Category, tmdb: TmdbFacts, misses: Misses | None = None) -> list[TitleFacts]:
     misses = misses if misses is not None else Misses()
-    seeds = [category["seed"]] if category["type"] == "title_seed" else category.get("seeds") or []
+    seeds = category.seed_list
     found: list[TitleFacts] = []
     failed_before = misses.failed
     for seed in seeds:
-        verdict = misses.call(verify_item, seed, seed.get("medium", "movie"),
+        verdict = misses.call(verify_item, seed.model_dump(mode="json"), seed.medium,
                               lambda t, y, m: tmdb.search(t, y, m))
         if verdict is not None and verdict.accepted and verdict.tmdb_id is not None:
-            facts = misses.call(tmdb.details, seed.get("medium", "movie"), verdict.tmdb_id)
+            facts = misses.call(tmdb.details, seed.medium, verdict.tmdb_id)
             if facts:
                 found.append(facts)
     if seeds and not found:
-        names = ", ".join(f"{s['title']!r} ({s.get('year')}, {s.get('medium')})" for s in seeds)
+        names = ", ".join(f"{s.title!r} ({s.year}, {s.medium})" for s in seeds)
         if misses.failed > failed_before:
             raise CategoryFailed(f"tmdb: could not look up the seed(s) {names}: {misses.last_error}")
         raise CategoryFailed(f"seed not found on TMDb: {names}; check title, year and medium in categories.yml")
@@ -162,11 +162,11 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
         ids = misses.call(tmdb.genre_ids, medium, default={})
         without = _genre_param(rules.exclude_genres, ids, "|")
         without = without.replace("|", ",") if without else None
-        if ctx.category["type"] == "genre":
+        if ctx.category.type == "genre":
             with_genres = _genre_param(rules.include_genres, ids, ",")
             if with_genres:
                 streams.append({"medium": medium, "with_genres": with_genres, "without_genres": without})
-        elif ctx.category["type"] == "keyword":
+        elif ctx.category.type == "keyword":
             keyword_ids = misses.call(tmdb.keyword_ids, sorted(rules.mood_keywords)[:12], default=[])
             if keyword_ids:
                 streams.append({"medium": medium, "with_keywords": "|".join(map(str, keyword_ids)),
@@ -325,7 +325,7 @@ def plan_category(ctx: CategoryContext, tmdb: TmdbFacts, executor: ThreadPoolExe
                   misses: Misses | None = None, max_missing_share: float = DEFAULT_MAX_MISSING_SHARE) -> Plan:
     """Fails when more than ``max_missing_share`` of the TMDb lookups failed."""
     misses = misses if misses is not None else Misses()
-    seeds = resolve_seeds(ctx.category, tmdb, misses) if ctx.category["type"] in ("title_seed", "seed_list") else []
+    seeds = resolve_seeds(ctx.category, tmdb, misses) if ctx.category.seed_list else []
     # The rules include closeness to the seeds: fix them before rotation judges the kept picks,
     # or the first standing() call would fix them without the seeds for the pool as well.
     ctx.rules = rules_for(ctx.category, ctx.media_types, seeds)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from plexrecs_assets.clients.base import ServiceError
+from plexrecs_assets.core.config import Category
 from plexrecs_assets.core.documents import ResolvedRecs
 from plexrecs_assets.pipeline import kometa
 from plexrecs_assets.store import requests as requests_store
@@ -33,7 +34,7 @@ class Publisher(Protocol):
     name: str
     required: bool
 
-    def publish(self, category: dict, doc: ResolvedRecs) -> Publication: ...
+    def publish(self, category: Category, doc: ResolvedRecs) -> Publication: ...
 
     def close(self) -> None: ...
 
@@ -48,9 +49,9 @@ class KometaCollections:
         self.engine, self.pmm_out_dir, self.job_id, self.order = engine, pmm_out_dir, job_id, order
         self.owned = kometa.owned_ids(engine)
 
-    def publish(self, category: dict, doc: ResolvedRecs) -> Publication:
+    def publish(self, category: Category, doc: ResolvedRecs) -> Publication:
         written = kometa.publish_category(self.engine, self.pmm_out_dir, self.job_id, category, doc.item_dicts(),
-                                          position=self.order[category["label"]], total=len(self.order),
+                                          position=self.order[category.label], total=len(self.order),
                                           owned=self.owned)
         return Publication(self.name, files=written)
 
@@ -88,7 +89,7 @@ class OverseerrRequests:
             self._context.__exit__(None, None, None)
             self._context = self._client = None
 
-    def publish(self, category: dict, doc: ResolvedRecs) -> Publication:
+    def publish(self, category: Category, doc: ResolvedRecs) -> Publication:
         picks = [i for i in doc.item_dicts() if not i.get("kept")]
         if self.down or self.limit <= 0 or (doc.mode or "discover") == "library" or not picks:
             return Publication(self.name)
@@ -100,7 +101,7 @@ class OverseerrRequests:
             if result == "skip":  # available or requested already, or unknown to Overseerr
                 continue
             made += int(result == "created")
-            requests_store.record_request(self.engine, job_id=self.job_id, label=category["label"],
+            requests_store.record_request(self.engine, job_id=self.job_id, label=category.label,
                                           tmdb_id=item["tmdb_id"], media_type=item["medium"], outcome=result,
                                           request_id=request_id, detail=detail)
             if down:

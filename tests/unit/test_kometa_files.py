@@ -96,7 +96,8 @@ def test_add_missing_is_opt_in_per_medium_capped_and_skips_owned_titles():
 
 
 def test_labels_with_yaml_specials_round_trip():
-    label = 'Because — "Quotes": #hash & [brackets] {braces}\u2028'
+    # A label valid in categories.yml (no leading or trailing space, which includes U+2028).
+    label = 'Because — "Quotes": #hash & [brackets]\u2028{braces}'
     text = _render({**MOVIES_ONLY, "label": label}, "tv", [1, 22, 333])
     assert list(_definitions(text)) == [f"Recommended — {label} (Series)"]
     assert validate_collection_text(text, "tv").tmdb_ids == [1, 22, 333]

@@ -94,8 +94,9 @@ def test_a_pick_stays_until_watched_given_feedback_or_max_age():
 
 
 def test_max_age_zero_replaces_every_pick_and_policy_reads_the_category():
-    assert RotationPolicy.from_category({"rotation": {"max_age_days": 3}}).max_age_days == 3
-    assert RotationPolicy.from_category({}).max_age_days == 7
+    cozy = {"label": "Cozy", "type": "keyword", "mood_keywords": ["cozy"]}
+    assert RotationPolicy.from_category({**cozy, "rotation": {"max_age_days": 3}}).max_age_days == 3
+    assert RotationPolicy.from_category(cozy).max_age_days == 7
     kept, left = split_current([pick(1, 0)], now=NOW, policy=RotationPolicy(0), leave_reason=lambda i: None)
     assert kept == [] and len(left) == 1
 

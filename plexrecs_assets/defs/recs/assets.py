@@ -103,7 +103,7 @@ def _selected_categories(context: AssetExecutionContext, settings: PlexRecsSetti
 
     Partition keys are category ids; the store rows and the documents keep the label."""
     categories = settings.categories()
-    label_of = {c["id"]: label for label, c in categories.items()}
+    label_of = {c.id: label for label, c in categories.items()}
     return settings.app(), categories, [label_of[k] for k in context.partition_keys if k in label_of]
 
 
@@ -150,7 +150,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_rec
 
             def one(label: str) -> tuple[str, str | None, Usage, int, Prepared | None]:
                 category = categories[label]
-                cat_id = run_record.start_category(label, category["type"])
+                cat_id = run_record.start_category(label, category.type)
                 usage = Usage()  # outlives a failure: tokens spent on a failed category still count
                 misses = tmdb_misses[label] = Misses()
                 try:
@@ -158,20 +158,20 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_rec
                                            now=now, job_id=job_id)
                     prepared = recommender.prepare(ctx, facts, io_pool, generated_at, usage, misses=misses,
                                                    max_missing_share=app.tmdb.max_missing_share)
-                    raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, category["id"])
+                    raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, category.id)
                     pool_doc = _pool_doc(prepared)
                     outputs.atomic_write_json(raw_path, prepared.raw)
                     outputs.atomic_write_json(raw_path.with_name(raw_path.name.replace(".raw.json", ".pool.json")),
                                               pool_doc)
                     run_record.category_file(cat_id, raw_json_path=str(raw_path))
-                    documents[category["id"]] = CategoryDraft(
-                        category_id=category["id"], label=label, job_id=job_id, raw=prepared.raw,
+                    documents[category.id] = CategoryDraft(
+                        category_id=category.id, label=label, job_id=job_id, raw=prepared.raw,
                         pool=CategoryPool.model_validate(pool_doc), raw_json_path=str(raw_path))
                     return label, None, usage, cat_id, prepared
                 except Exception as exc:  # one category's failure must not stop the others
                     message = _fail_message(exc)
                     run_record.category_failed(cat_id, message)
-                    documents[category["id"]] = CategoryFailure(category_id=category["id"], label=label,
+                    documents[category.id] = CategoryFailure(category_id=category.id, label=label,
                                                                 job_id=job_id, error=message)
                     return label, message, usage, cat_id, None
 
@@ -219,11 +219,11 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
 
             def one(label: str):
                 category = categories[label]
-                cat_id = run_record.start_category(label, category["type"])
-                draft = raw_recs.get(category["id"])
+                cat_id = run_record.start_category(label, category.type)
+                draft = raw_recs.get(category.id)
                 if not isinstance(draft, CategoryDraft):
                     message = _upstream_failure(run_record, cat_id, draft, "raw_recs")
-                    documents[category["id"]] = CategoryFailure(category_id=category["id"], label=label,
+                    documents[category.id] = CategoryFailure(category_id=category.id, label=label,
                                                                 job_id=job_id, error=message)
                     return label, message, None
                 raw_path = draft.raw_json_path
@@ -246,7 +246,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
                                                     for i in resolution.left]},
                            "pool_stats": prepared.raw.get("pool_stats") or {},
                            "rules": ctx.rules.to_json() if ctx.rules else None, "tmdb": resolution.tmdb}
-                    path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, category["id"])
+                    path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, category.id)
                     # Checked against the document model before anything is written.
                     resolved = ResolvedRecs.model_validate(doc)
                     outputs.atomic_write_json(path, document_json(resolved))
@@ -254,16 +254,16 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
                         # Nothing on topic to publish is not success; the published collection stays as it was.
                         raise CategoryFailed(f"short: {resolution.short['reason']}" if resolution.short
                                              else "short: nothing to publish")
-                    history_store.record_published(engine, job_id, label, TargetKey.household(category["id"]), resolution.items, now)
+                    history_store.record_published(engine, job_id, label, TargetKey.household(category.id), resolution.items, now)
                     run_record.category_file(cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
-                    documents[category["id"]] = CategoryResult(
-                        category_id=category["id"], label=label, job_id=job_id, resolved=resolved,
+                    documents[category.id] = CategoryResult(
+                        category_id=category.id, label=label, job_id=job_id, resolved=resolved,
                         resolved_json_path=str(path), raw_json_path=raw_path)
                     return label, None, resolution
                 except Exception as exc:
                     message = _fail_message(exc)
                     run_record.category_failed(cat_id, message)
-                    documents[category["id"]] = CategoryFailure(category_id=category["id"], label=label,
+                    documents[category.id] = CategoryFailure(category_id=category.id, label=label,
                                                                 job_id=job_id, error=message)
                     return label, message, None
                 finally:
@@ -307,8 +307,8 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings, 
         try:
             for label in labels:
                 category = categories[label]
-                cat_id = run_record.start_category(label, category["type"])
-                result = resolved_recs.get(category["id"])
+                cat_id = run_record.start_category(label, category.type)
+                result = resolved_recs.get(category.id)
                 if not isinstance(result, CategoryResult):
                     results[label] = _upstream_failure(run_record, cat_id, result, "resolved_recs")
                     continue
@@ -343,7 +343,7 @@ def _publish(run_record: RunRecord, cat_id: int, category: dict, result: Categor
             files = publication.files
             run_record.category_done(cat_id, resolved_json_path=result.resolved_json_path,
                                      pmm_movie_yaml_path=files["movie"]["path"], pmm_tv_yaml_path=files["tv"]["path"])
-            rows.append(_kometa_row(category["label"], files))
+            rows.append(_kometa_row(category.label, files))
     return None
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetIn, asset_check
 
+from plexrecs_assets.core.config import as_category
 from plexrecs_assets.core.dedupe import RECENT_DAYS
 from plexrecs_assets.core.documents import CategoryPool, DocumentError, ResolvedRecs, read_document
 from plexrecs_assets.core.models import TitleFacts
@@ -60,7 +61,7 @@ def resolved_not_owned(context: AssetCheckExecutionContext, settings: PlexRecsSe
     engine = settings.engine()
     job_id = _this_job(context, engine)
     owned = inventory_store.owned_keys(engine)
-    library = {c["label"] for c in settings.categories().values() if c.get("mode") == "library"}
+    library = {c.label for c in settings.categories().values() if c.mode == "library"}
     published = _published(engine, job_id)
     problems = published.unreadable + [f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) is owned"
                 for label, items in published.items()
@@ -125,7 +126,8 @@ def off_topic_problems(engine, job_id: int, categories: dict, allowed) -> list[s
         category = categories.get(label)
         if category is None:
             continue
-        rules = rules_for(category, [m for m in category.get("media_types", ["movie", "tv"]) if m in allowed],
+        category = as_category(category)
+        rules = rules_for(category, [m for m in category.media_types if m in allowed],
                           _seeds_of(raw_paths.get(label)))
         for i in items:
             payload = caches.details_payload(engine, i["medium"], i["tmdb_id"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 
-from plexrecs_assets.core.config import AppConfig
+from plexrecs_assets.core.config import AppConfig, Category
 from plexrecs_assets.core.dedupe import Exclusions
 from plexrecs_assets.core.documents import DocumentError, ResolvedRecs, read_document
 from plexrecs_assets.core.rotation import RotationPolicy
@@ -49,18 +49,18 @@ def current_collection(engine: Engine, label: str, *, before_job: int | None = N
     return out
 
 
-def category_context(app: AppConfig, category: dict, engine: Engine, taste: TasteProfile,
+def category_context(app: AppConfig, category: Category, engine: Engine, taste: TasteProfile,
                      inventory_keys: set, *, now: datetime | None = None,
                      job_id: int | None = None) -> CategoryContext:
     now = now or datetime.now(timezone.utc)
     allowed = app.recommender.allow_media_types
-    media_types = [m for m in category.get("media_types", ["movie", "tv"]) if m in allowed]
-    recent_keys, recent_names = history_store.recently_recommended(engine, category["label"], now)
+    media_types = [m for m in category.media_types if m in allowed]
+    recent_keys, recent_names = history_store.recently_recommended(engine, category.label, now)
     seen_keys = {(s["medium"], s["tmdb_id"]) for s in taste.seen if s.get("tmdb_id")}
     seen_titles = [f"{s['title']} ({s['year']})" if s.get("year") else s["title"] for s in taste.seen]
     return CategoryContext(
         category=category,
-        count=category.get("recs") or app.recommender.recs_per_category,
+        count=category.recs or app.recommender.recs_per_category,
         media_types=media_types,
         exclusions=Exclusions(inventory=set(inventory_keys), seen=seen_keys, recently_recommended=recent_keys),
         taste=taste,
@@ -70,6 +70,6 @@ def category_context(app: AppConfig, category: dict, engine: Engine, taste: Tast
         diversity_min_fraction=app.recommender.diversity_min_fraction,
         grounded=app.recommender.grounding == "pool",
         now=now,
-        current=current_collection(engine, category["label"], before_job=job_id),
+        current=current_collection(engine, category.label, before_job=job_id),
         policy=RotationPolicy.from_category(category),
     )
