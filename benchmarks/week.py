@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 
 from benchmarks.harness import WORK_DIR, Scenario
-from plexrecs_assets.core.config import category_to_dict, load_app_config, load_categories
-from plexrecs_assets.core.models import TitleFacts
-from plexrecs_assets.core.rules import rule_violation, rules_for
+from plexrecs_assets.config import category_to_dict, load_app_config, load_categories
+from plexrecs_assets.video.models import TitleFacts
+from plexrecs_assets.video.rules import rule_violation, rules_for
 from plexrecs_emulators.suite import EmulatorSuite
 
 DAYS = 7

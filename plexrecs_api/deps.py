@@ -18,7 +18,7 @@ from typing import Callable
 
 from plexrecs_assets.store.db import Engine
 
-from plexrecs_assets.core.config import AppConfig, Category, ConfigError, category_to_dict, load_app_config, load_categories
+from plexrecs_assets.config import AppConfig, Category, ConfigError, category_to_dict, load_app_config, load_categories
 from plexrecs_assets.store.db import connect
 
 log = logging.getLogger("plexrecs_api")

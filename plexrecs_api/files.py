@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from plexrecs_api.errors import ApiError
-from plexrecs_assets.core.outputs import UnsafePathError, inside
+from plexrecs_assets.outputs import UnsafePathError, inside
 
 log = logging.getLogger("plexrecs_api")
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

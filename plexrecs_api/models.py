@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from plexrecs_assets.core.config import Category
+from plexrecs_assets.config import Category
 
 MediaType = Literal["movie", "tv"]
 
@@ -145,7 +145,7 @@ class RunResponse(BaseModel):
 
 
 # The output files' models are the pipeline's own documents (one definition for writers and readers).
-from plexrecs_assets.core.documents import RawRecommendation, RawRecs, ResolvedItem, ResolvedRecs  # noqa: E402,F401 (re-exported)
+from plexrecs_assets.documents import RawRecommendation, RawRecs, ResolvedItem, ResolvedRecs  # noqa: E402,F401 (re-exported)
 
 
 class PmmFile(BaseModel):

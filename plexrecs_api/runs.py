@@ -18,7 +18,7 @@ import httpx
 from plexrecs_assets.store import read_model as queries
 from plexrecs_api.deps import Store
 from plexrecs_api.errors import ApiError
-from plexrecs_assets.core.run_blocks import contiguous_blocks, partition_tags
+from plexrecs_assets.run_blocks import contiguous_blocks, partition_tags
 
 log = logging.getLogger("plexrecs_api")
 

@@ -6,18 +6,18 @@ environment through ``EnvVar`` and never appear in run config.
 """
 from dagster import Definitions, EnvVar, in_process_executor
 
-from plexrecs_assets.core.config import config_dir_from_env, load_app_config, schedule_timezone
-from plexrecs_assets.defs.history.assets import plex_inventory, taste_profile, watch_history
-from plexrecs_assets.defs.history.fill import build_fill_schedule, fill_job, watched_title_details
-from plexrecs_assets.defs.recs.assets import IO_MANAGER_KEY, build_category_assets
-from plexrecs_assets.defs.recs.io import CategoryDocumentIOManager
-from plexrecs_assets.defs.recs.checks import (
+from plexrecs_assets.config import config_dir_from_env, load_app_config, schedule_timezone
+from plexrecs_assets.defs.video_recs.household import plex_inventory, taste_profile, watch_history
+from plexrecs_assets.defs.video_recs.fill import build_fill_schedule, fill_job, watched_title_details
+from plexrecs_assets.defs.video_recs.assets import IO_MANAGER_KEY, build_category_assets
+from plexrecs_assets.defs.video_recs.io import CategoryDocumentIOManager
+from plexrecs_assets.defs.video_recs.checks import (
     pmm_files_valid, resolved_not_owned, resolved_not_recent, resolved_not_seen, resolved_on_topic)
-from plexrecs_assets.defs.recs.partitions import category_partitions
-from plexrecs_assets.defs.recs.schedules import build_daily_schedule, build_job
-from plexrecs_assets.defs.runtime import RunRecord
-from plexrecs_assets.defs.resources import LlmResource, OverseerrResource, PlexResource, TautulliResource, TmdbResource
-from plexrecs_assets.defs.settings import PlexRecsSettings
+from plexrecs_assets.defs.video_recs.partitions import category_partitions
+from plexrecs_assets.defs.video_recs.schedules import build_daily_schedule, build_job
+from plexrecs_assets.defs.shared.runtime import RunRecord
+from plexrecs_assets.defs.shared.resources import LlmResource, OverseerrResource, PlexResource, TautulliResource, TmdbResource
+from plexrecs_assets.defs.shared.settings import PlexRecsSettings
 
 
 def build_definitions() -> Definitions:
@@ -37,8 +37,8 @@ def build_definitions() -> Definitions:
         executor=in_process_executor,
         resources={
             "settings": PlexRecsSettings(config_dir=str(config_dir)),
-            IO_MANAGER_KEY: CategoryDocumentIOManager(config_dir=str(config_dir)),
-            # The run's job_run, kept from Dagster's own run and step outcome (defs/runtime.py).
+            IO_MANAGER_KEY: CategoryDocumentIOManager(),
+            # The run's job_run, kept from Dagster's own run and step outcome (defs/shared/runtime.py).
             "run_record": RunRecord(config_dir=str(config_dir)),
             "tautulli": TautulliResource(base_url=app.tautulli.url, api_key=EnvVar("TAUTULLI_API_KEY")),
             "plex": PlexResource(base_url=app.plex.url, token=EnvVar("PLEX_TOKEN")),

@@ -15,7 +15,7 @@ import sys
 from datetime import datetime, timezone
 from typing import IO, Iterable
 
-from plexrecs_assets.core.config import SECRET_ENV_VARS, redact_url_password
+from plexrecs_assets.config import SECRET_ENV_VARS, redact_url_password
 
 MASK = "***"
 # Credentials that travel in URLs or headers, whatever the secret's value is.

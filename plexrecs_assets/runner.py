@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from plexrecs_assets.core.config import load_app_config, load_categories
-from plexrecs_assets.core.documents import CategorySummary, RunSummary  # noqa: F401  (callers import them here)
+from plexrecs_assets.config import load_app_config, load_categories
+from plexrecs_assets.documents import CategorySummary, RunSummary  # noqa: F401  (callers import them here)
 from plexrecs_assets.store import runs
 from plexrecs_assets.progress import StepWatcher, noop
 
@@ -141,7 +141,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
         ensure_dagster_home(app.paths.db_path)
         from plexrecs_assets.dagster_runs import fail_orphaned_runs, owner_tags
         from plexrecs_assets.definitions import build_definitions
-        from plexrecs_assets.core.run_blocks import contiguous_blocks, partition_tags
+        from plexrecs_assets.run_blocks import contiguous_blocks, partition_tags
         from plexrecs_assets.store.db import init_db
 
         job = build_definitions().resolve_job_def("plexrecs_job")
@@ -166,7 +166,7 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
                     summary.error = _failure_message(result) or "the run failed before it started"
                     statuses.append("failed")
                     continue
-                # Finalized by the run itself (defs/runtime.py RunRecord), also when a step failed.
+                # Finalized by the run itself (defs/shared/runtime.py RunRecord), also when a step failed.
                 job_row, cats = runs.job_summary(engine, linked_job)
                 summary.job_ids.append(linked_job)
                 summary.categories += cats

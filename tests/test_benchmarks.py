@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import report  # noqa: E402
 from benchmarks.harness import categories_file  # noqa: E402
 from benchmarks.pipeline import repeated_requests  # noqa: E402
-from plexrecs_assets.core.config import load_categories  # noqa: E402
+from plexrecs_assets.config import load_categories  # noqa: E402
 
 
 def test_cloned_categories_have_unique_labels_and_load(tmp_path):

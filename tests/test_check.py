@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plexrecs_assets.core.config import SECRET_ENV_VARS, URL_OVERRIDES
+from plexrecs_assets.config import SECRET_ENV_VARS, URL_OVERRIDES
 from plexrecs_assets.demo import secrets_env, write_demo_config
 from plexrecs_emulators.faults import Faults
 from plexrecs_emulators.suite import SERVICES, EmulatorSuite

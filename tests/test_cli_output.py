@@ -49,7 +49,7 @@ print_summary(RunSummary(job_ids=[3], status="failed", categories=[], error="wat
 def test_a_real_run_that_fails_before_any_category_says_why(tmp_path):
     import socket
 
-    from plexrecs_assets.core.config import SECRET_ENV_VARS, URL_OVERRIDES
+    from plexrecs_assets.config import SECRET_ENV_VARS, URL_OVERRIDES
     from plexrecs_assets.demo import write_demo_config
 
     with socket.socket() as s:

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 import yaml
 
-from plexrecs_assets.core.config import DEFAULT_CONFIG_DIR, SECRET_ENV_VARS, AppConfig, PathsSection, \
+from plexrecs_assets.config import DEFAULT_CONFIG_DIR, SECRET_ENV_VARS, AppConfig, PathsSection, \
     load_app_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from plexrecs_assets.clients.tmdb import TmdbClient
-from plexrecs_assets.core.resolve import choose_match, normalize_title, title_similarity, verify_item
+from plexrecs_assets.video.resolve import choose_match, normalize_title, title_similarity, verify_item
 from plexrecs_emulators.world.loader import load_catalog, DEMO_WORLD_DIR
 
 CASES_FILE = Path(__file__).parent / "data" / "tricky_titles.csv"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from plexrecs_assets.clients.base import ServiceError, redact_url
-from plexrecs_assets.core.config import SECRET_ENV_VARS, URL_OVERRIDES, redact_url_password
+from plexrecs_assets.config import SECRET_ENV_VARS, URL_OVERRIDES, redact_url_password
 from plexrecs_assets.demo import write_demo_config
 from plexrecs_assets.logging_setup import setup_logging
 

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from plexrecs_assets.cli import app
 from plexrecs_assets.clients.base import CheckResult, RetryPolicy, redact_text
-from plexrecs_assets.core.config import SECRET_ENV_VARS, AppConfig, ConfigError, config_dir_from_env, \
+from plexrecs_assets.config import SECRET_ENV_VARS, AppConfig, ConfigError, config_dir_from_env, \
     load_app_config, load_categories
 from plexrecs_assets.logging_setup import setup_logging
 

@@ -64,7 +64,7 @@ def loop(
 ) -> None:
     """Loop mode: dagster-webserver, dagster-daemon (the schedule) and the API together, until stopped."""
     from plexrecs_assets.cli.supervisor import Supervisor
-    from plexrecs_assets.core.config import ConfigError, config_dir_from_env, load_app_config, load_categories
+    from plexrecs_assets.config import ConfigError, config_dir_from_env, load_app_config, load_categories
     from plexrecs_assets.runner import ensure_dagster_home
 
     config_dir = (config_dir or config_dir_from_env()).resolve()

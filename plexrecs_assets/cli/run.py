@@ -12,7 +12,7 @@ from rich.table import Table
 
 from plexrecs_assets.cli import app
 from plexrecs_assets.cli.consoles import console
-from plexrecs_assets.core.config import ConfigError, config_dir_from_env, load_app_config
+from plexrecs_assets.config import ConfigError, config_dir_from_env, load_app_config
 from plexrecs_assets.logging_setup import setup_logging
 
 err = console(stderr=True)
@@ -85,7 +85,7 @@ def print_fixes(config_dir: Path, services: list[str]) -> None:
     import os
 
     from plexrecs_assets.cli.check import format_result, run_checks
-    from plexrecs_assets.core.config import SECRET_ENV_VARS
+    from plexrecs_assets.config import SECRET_ENV_VARS
 
     env = dict(os.environ)
     secrets = [env[v] for v in SECRET_ENV_VARS if env.get(v)]
@@ -120,7 +120,7 @@ def kometa_lines(categories) -> list[str]:
 def _sources(c) -> str:
     from pathlib import Path as _P
 
-    from plexrecs_assets.core.documents import DocumentError, ResolvedRecs, read_document
+    from plexrecs_assets.documents import DocumentError, ResolvedRecs, read_document
     path = next((f for f in c.files if f.endswith(".resolved.json")), None)
     if not path or not _P(path).exists():
         return "-"

@@ -44,7 +44,7 @@ def serve(
     import uvicorn
 
     from plexrecs_api.app import create_app
-    from plexrecs_assets.core.config import ConfigError, config_dir_from_env
+    from plexrecs_assets.config import ConfigError, config_dir_from_env
 
     import os
 

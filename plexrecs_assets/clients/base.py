@@ -1,7 +1,7 @@
 """Shared HTTP behaviour for every service client: timeouts, retries with backoff,
 typed errors that name the service and URL but never the secret.
 
-No Dagster imports: the Dagster resources in ``defs/resources.py`` wrap these clients.
+No Dagster imports: the Dagster resources in ``defs/shared/resources.py`` wrap these clients.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 import httpx
 
-from plexrecs_assets.core.config import redact_url_password
+from plexrecs_assets.config import redact_url_password
 
 log = logging.getLogger("plexrecs.clients")
 

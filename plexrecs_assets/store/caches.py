@@ -8,7 +8,7 @@ from typing import Iterable
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from plexrecs_assets.core.models import TitleFacts
+from plexrecs_assets.video.models import TitleFacts
 from plexrecs_assets.store.db import utcnow_iso
 from plexrecs_assets.store.schema import tmdb_details_cache, tmdb_list_cache, title_resolution_cache
 

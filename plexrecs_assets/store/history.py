@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from plexrecs_assets.core.dedupe import RECENT_DAYS
-from plexrecs_assets.core.keys import TargetKey
+from plexrecs_assets.video.dedupe import RECENT_DAYS
+from plexrecs_assets.keys import TargetKey
 from plexrecs_assets.store.schema import (
     category_run, recommendation_event, recommendation_history, tmdb_details_cache)
 

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-from plexrecs_assets.core.keys import HOUSEHOLD, default_category_id
+from plexrecs_assets.keys import HOUSEHOLD, default_category_id
 from plexrecs_assets.store.schema import SPEC_DDL
 
 

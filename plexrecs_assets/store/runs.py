@@ -12,7 +12,7 @@ from typing import Callable
 
 from sqlalchemy import Engine, and_, func, insert, select, update
 
-from plexrecs_assets.core.documents import CategorySummary, DocumentError, ResolvedRecs, read_document
+from plexrecs_assets.documents import CategorySummary, DocumentError, ResolvedRecs, read_document
 from plexrecs_assets.store.db import utcnow_iso
 from plexrecs_assets.store.schema import category_run, job_run, llm_usage, run_link
 

@@ -209,7 +209,7 @@ recommendation_event = Table(
     Column("media_type", Text, nullable=False),
     Column("source", Text),  # llm | llm_retry | pool_fill
     Column("recommended_at", Text, nullable=False),
-    # The target key (core.keys.TargetKey), added by migration 2; older rows were backfilled.
+    # The target key (keys.TargetKey), added by migration 2; older rows were backfilled.
     Column("user_key", Text, nullable=False, server_default="household"),
     Column("category_id", Text),
     Index("ix_rec_event_label", "label", "tmdb_id", "media_type"),

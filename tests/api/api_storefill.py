@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from sqlalchemy import insert
 
-from plexrecs_assets.core import outputs
-from plexrecs_assets.core.keys import default_category_id
+from plexrecs_assets import outputs
+from plexrecs_assets.keys import default_category_id
 from plexrecs_assets.store.db import init_db
 from plexrecs_assets.store.schema import category_run, job_run, llm_usage, run_link
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plexrecs_api.app import create_app
-from plexrecs_assets.core.config import load_app_config, load_categories
+from plexrecs_assets.config import load_app_config, load_categories
 from plexrecs_assets.store.db import dispose_all
 
 import api_storefill as storefill

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from plexrecs_assets.core.keys import default_category_id
+from plexrecs_assets.keys import default_category_id
 
 # The instance and workspace files the project ships (what docker-compose and `dagster dev` use).
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import yaml
 
-from plexrecs_assets.core.config import load_categories
+from plexrecs_assets.config import load_categories
 
 
 def recs_url(label: str, raw: bool = False) -> str:

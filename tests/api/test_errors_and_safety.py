@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 import api_storefill as storefill
 from plexrecs_api.app import create_app
-from plexrecs_assets.core.config import ConfigError
+from plexrecs_assets.config import ConfigError
 from plexrecs_assets.store.db import dispose_all, init_db
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import api_storefill as storefill
 from plexrecs_api.app import create_app
-from plexrecs_assets.core.config import ConfigError, load_app_config
+from plexrecs_assets.config import ConfigError, load_app_config
 
 PASTED = "a1b2c3d4e5f6-pasted-tautulli-key"
 

@@ -9,7 +9,7 @@ import pytest
 
 from plexrecs_assets.clients.base import ServiceAuthError, ServiceError
 from plexrecs_assets.clients.llm import MODES, LlmClient, is_reasoning_model
-from plexrecs_assets.core.prompt import OUTPUT_SCHEMA
+from plexrecs_assets.engines.prompt import OUTPUT_SCHEMA
 
 SCHEMA = OUTPUT_SCHEMA  # strict-mode valid, like the pipeline's
 USER = json.dumps({"category": "Cozy", "media_types": ["movie"], "count": 3})

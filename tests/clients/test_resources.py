@@ -8,8 +8,8 @@ from plexrecs_assets.clients.overseerr import OverseerrClient
 from plexrecs_assets.clients.plex import PlexClient
 from plexrecs_assets.clients.tautulli import TautulliClient
 from plexrecs_assets.clients.tmdb import TmdbClient
-from plexrecs_assets.core.prompt import OUTPUT_SCHEMA
-from plexrecs_assets.defs.resources import (
+from plexrecs_assets.engines.prompt import OUTPUT_SCHEMA
+from plexrecs_assets.defs.shared.resources import (
     LlmResource,
     OverseerrResource,
     PlexResource,

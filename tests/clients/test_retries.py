@@ -11,7 +11,7 @@ from plexrecs_assets.clients.overseerr import OverseerrClient
 from plexrecs_assets.clients.plex import PlexClient
 from plexrecs_assets.clients.tautulli import TautulliClient
 from plexrecs_assets.clients.tmdb import TmdbClient
-from plexrecs_assets.core.prompt import OUTPUT_SCHEMA
+from plexrecs_assets.engines.prompt import OUTPUT_SCHEMA
 
 SERVICES = ("tautulli", "plex", "tmdb", "llm", "overseerr")
 SCHEMA = OUTPUT_SCHEMA  # valid in strict mode, so json_schema is accepted on the first try

@@ -112,7 +112,7 @@ def test_odd_rows_null_and_list_row_id_are_skipped_and_counted(tmp_path):
 
     from emulators.tiny_world import write_tiny_world
 
-    from plexrecs_assets.core.history import roll_up_history
+    from plexrecs_assets.video.history import roll_up_history
     from plexrecs_emulators.suite import EmulatorSuite
 
     world = write_tiny_world(tmp_path / "odd")
@@ -138,7 +138,7 @@ def test_deleted_users_plays_do_not_count_and_check_skips_the_local_user(tmp_pat
 
     from emulators.tiny_world import USERS, write_tiny_world
 
-    from plexrecs_assets.core.history import roll_up_history
+    from plexrecs_assets.video.history import roll_up_history
     from plexrecs_emulators.suite import EmulatorSuite
 
     world = write_tiny_world(tmp_path / "users")

@@ -122,8 +122,8 @@ def test_a_show_removed_from_plex_resolves_from_its_season_one_year(tmdb):
     """Wild Wild Country left the library (Tautulli's get_metadata answers {}), three episodes
     watched at 95%: the roll-up's year comes from the season-1 rows, so strict resolution
     finds the show instead of leaving it unseen (and in candidate pools)."""
-    from plexrecs_assets.core.history import roll_up_history
-    from plexrecs_assets.core.resolve import verify_item
+    from plexrecs_assets.video.history import roll_up_history
+    from plexrecs_assets.video.resolve import verify_item
 
     rows = [{"row_id": n, "media_type": "episode", "date": 1700000000 + n * 3600, "user_id": 1,
              "grandparent_rating_key": 88001, "grandparent_title": "Wild Wild Country", "rating_key": 88010 + n,
@@ -137,7 +137,7 @@ def test_a_show_removed_from_plex_resolves_from_its_season_one_year(tmdb):
 
 
 def test_legacy_episode_guid_gives_the_show_tvdb_id_and_find_maps_it(tmdb, suite):
-    from plexrecs_assets.core.history import roll_up_history
+    from plexrecs_assets.video.history import roll_up_history
 
     show = next(t for t in suite.world.titles.values() if t.medium == "tv" and t.tvdb_id)
     rows = [{"row_id": 1, "media_type": "episode", "date": 1700000000, "grandparent_rating_key": 5,

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from plexrecs_assets.core.prompt import OUTPUT_SCHEMA
+from plexrecs_assets.engines.prompt import OUTPUT_SCHEMA
 from plexrecs_emulators.llm_picks import MISTAKE_KINDS
 
 SCHEMA = {"type": "json_schema", "json_schema": {"name": "recs", "schema": {"type": "object"}}}

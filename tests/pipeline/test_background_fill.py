@@ -10,7 +10,7 @@ import pytest
 import yaml
 from dagster import DagsterInstance, RunRequest, SkipReason, build_schedule_context
 
-from plexrecs_assets.core.config import load_app_config
+from plexrecs_assets.config import load_app_config
 from plexrecs_assets.runner import run_once
 
 pytestmark = pytest.mark.slow

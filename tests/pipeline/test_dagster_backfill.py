@@ -38,7 +38,7 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_backfill_of_two_categories_from_the_ui(demo_suite, tmp_path):
-    from plexrecs_assets.core.keys import default_category_id
+    from plexrecs_assets.keys import default_category_id
     from plexrecs_assets.demo import REPO_CONFIG_DIR, write_demo_config
 
     categories = tmp_path / "categories.yml"

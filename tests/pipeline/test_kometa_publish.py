@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from plexrecs_assets.core.pmm import add_missing_title, collection_title, validate_collection_text
+from plexrecs_assets.publish.kometa_files import add_missing_title, collection_title, validate_collection_text
 from plexrecs_assets.runner import run_once
 
 CATEGORY = """categories:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from plexrecs_assets.core.keys import default_category_id
-from plexrecs_assets.core.config import load_categories
-from plexrecs_assets.core.pmm import collection_title, validate_collection_text
+from plexrecs_assets.keys import default_category_id
+from plexrecs_assets.config import load_categories
+from plexrecs_assets.publish.kometa_files import collection_title, validate_collection_text
 from plexrecs_assets.runner import run_once
 from plexrecs_emulators.world.loader import load_world
 

@@ -9,7 +9,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from plexrecs_assets.core.config import load_app_config
+from plexrecs_assets.config import load_app_config
 from plexrecs_assets.store.migrations import LATEST
 from plexrecs_assets.demo import REPO_CONFIG_DIR, write_demo_config
 from plexrecs_assets.runner import run_once

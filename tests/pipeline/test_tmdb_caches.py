@@ -10,8 +10,8 @@ from plexrecs_assets.clients.tmdb import TmdbClient
 from plexrecs_assets.store.db import init_db
 from plexrecs_assets.store.schema import tmdb_list_cache
 from plexrecs_emulators.suite import EmulatorSuite
-from plexrecs_assets.pipeline.recommend import _unless_not_found
-from plexrecs_assets.pipeline.tmdb_facts import TmdbFacts
+from plexrecs_assets.video.pool import _unless_not_found
+from plexrecs_assets.video.tmdb_facts import TmdbFacts
 
 UNKNOWN_ID = 987_654_321  # not in the demo catalog
 

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from plexrecs_api.app import create_app
-from plexrecs_assets.core.config import load_categories
-from plexrecs_assets.core.keys import default_category_id
+from plexrecs_assets.config import load_categories
+from plexrecs_assets.keys import default_category_id
 from plexrecs_assets.demo import secrets_env, write_demo_config
 
 TRICKY_LABELS = ["Wait... What?", "A|B, [C]", "🍿🎬"]

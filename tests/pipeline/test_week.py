@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from plexrecs_assets.core.config import load_app_config, load_categories
-from plexrecs_assets.core.config import category_to_dict
-from plexrecs_assets.core.models import TitleFacts
-from plexrecs_assets.core.rules import rule_violation, rules_for
+from plexrecs_assets.config import load_app_config, load_categories
+from plexrecs_assets.config import category_to_dict
+from plexrecs_assets.video.models import TitleFacts
+from plexrecs_assets.video.rules import rule_violation, rules_for
 from plexrecs_assets.runner import run_once
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from dagster import AssetKey, DagsterInstance
 from fastapi.testclient import TestClient
 
 from plexrecs_api.app import create_app
-from plexrecs_assets.core.outputs import MANIFEST_NAME, inside
-from plexrecs_assets.core.pmm import collection_title
+from plexrecs_assets.outputs import MANIFEST_NAME, inside
+from plexrecs_assets.publish.kometa_files import collection_title
 from plexrecs_emulators.suite import EmulatorSuite
 from plexrecs_emulators.world.loader import DEMO_WORLD_DIR
 from reliability_helpers import CATEGORIES_YML, parse_outputs

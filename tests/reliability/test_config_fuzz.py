@@ -9,7 +9,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from plexrecs_assets.core.config import ConfigError, load_app_config, load_categories
+from plexrecs_assets.config import ConfigError, load_app_config, load_categories
 from plexrecs_assets.demo import REPO_CONFIG_DIR, demo_app_config
 from reliability_helpers import CATEGORIES_YML
 

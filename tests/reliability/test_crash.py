@@ -128,8 +128,8 @@ def _assert_a_queued_run_starts(ws) -> None:
     dagster-daemon dequeue it (max_concurrent_runs: 1, so a run left STARTED would block it)."""
     from dagster import DagsterInstance, DagsterRunStatus
 
-    from plexrecs_assets.core.config import load_categories
-    from plexrecs_assets.core.run_blocks import partition_tags
+    from plexrecs_assets.config import load_categories
+    from plexrecs_assets.run_blocks import partition_tags
 
     # Partition keys are category ids, not labels (labels may hold characters Dagster forbids).
     by_label = {c.label: c.id for c in load_categories(ws.config_dir)}

@@ -11,7 +11,7 @@ import pytest
 
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.demo import secrets_env
-from plexrecs_assets.defs.resources import (
+from plexrecs_assets.defs.shared.resources import (
     LlmResource,
     OverseerrResource,
     PlexResource,

@@ -1,5 +1,5 @@
 """The per-category assets (raw_recs, resolved_recs, pmm_collections) and their blocking checks,
-materialized with in-memory fake services (defs/fakes.py): no HTTP, a real SQLite file and
+materialized with in-memory fake services (defs/shared/fakes.py): no HTTP, a real SQLite file and
 an ephemeral Dagster instance. The emulator tests cover the same path over real HTTP.
 
 The catalog rows are real TMDb facts (ids, titles, years, genres, vote counts, popularity)
@@ -14,18 +14,18 @@ from pathlib import Path
 import yaml
 from dagster import DagsterInstance, materialize
 
-from plexrecs_assets.core import outputs
-from plexrecs_assets.core.config import load_app_config
-from plexrecs_assets.defs.fakes import (
+from plexrecs_assets import outputs
+from plexrecs_assets.config import load_app_config
+from plexrecs_assets.defs.shared.fakes import (
     FakeLlmResource, FakeOverseerrResource, FakePlexResource, FakeTautulliResource, FakeTmdbResource)
-from plexrecs_assets.defs.history.assets import plex_inventory, taste_profile, watch_history
-from plexrecs_assets.defs.recs.assets import build_category_assets
-from plexrecs_assets.defs.recs.checks import (
+from plexrecs_assets.defs.video_recs.household import plex_inventory, taste_profile, watch_history
+from plexrecs_assets.defs.video_recs.assets import build_category_assets
+from plexrecs_assets.defs.video_recs.checks import (
     pmm_files_valid, resolved_not_owned, resolved_not_recent, resolved_not_seen, resolved_on_topic)
-from plexrecs_assets.defs.recs.io import CategoryDocumentIOManager
-from plexrecs_assets.defs.recs.partitions import category_partitions
-from plexrecs_assets.defs.runtime import RunRecord
-from plexrecs_assets.defs.settings import PlexRecsSettings
+from plexrecs_assets.defs.video_recs.io import CategoryDocumentIOManager
+from plexrecs_assets.defs.video_recs.partitions import category_partitions
+from plexrecs_assets.defs.shared.runtime import RunRecord
+from plexrecs_assets.defs.shared.settings import PlexRecsSettings
 from plexrecs_assets.demo import write_demo_config
 
 NOWHERE = {name: "http://127.0.0.1:9" for name in ("TAUTULLI_URL", "PLEX_URL", "LLM_API_BASE", "OVERSEERR_URL")}
@@ -78,7 +78,7 @@ def _resources(config: Path, tmp_path: Path, *, answers: list | None = None) -> 
     items = [{"rating_key": key, "media_type": "movie", "title": title, "year": year, "tmdb_id": tmdb_id,
               "imdb_id": None, "tvdb_id": None, "guid": None, "section_id": "1"} for tmdb_id, title, year, key in OWNED]
     return {"settings": PlexRecsSettings(config_dir=str(config)),
-            "category_documents": CategoryDocumentIOManager(config_dir=str(config)),
+            "category_documents": CategoryDocumentIOManager(),
             "run_record": RunRecord(config_dir=str(config)),
             "tautulli": FakeTautulliResource(history_json=json.dumps(_history()), users_json='[{"user_id": 1}]'),
             "plex": FakePlexResource(items_json=json.dumps(items)),
@@ -174,3 +174,22 @@ def test_when_every_category_fails_the_previous_kometa_files_stay(tmp_path):
     assert movie_file.read_text() == before
     with sqlite3.connect(load_app_config(config).paths.db_path) as conn:
         assert [r[0] for r in conn.execute("select status from job_run order by id")] == ["success", "failed"]
+
+
+def test_resolved_recs_alone_takes_the_latest_raw_recs_of_an_earlier_run(tmp_path):
+    """As in the UI: materialize only resolved_recs (and its checks); its input is the raw draft
+    the last run stored, not a path looked up in the store."""
+    config = _config(tmp_path)
+    instance = DagsterInstance.ephemeral()
+    assert materialize(_assets(config), partition_key="crime-nights", resources=_resources(config, tmp_path),
+                       instance=instance).success
+    result = materialize(_assets(config), partition_key="crime-nights", resources=_resources(config, tmp_path),
+                         instance=instance, selection=["resolved_recs"])
+    assert result.success
+    with sqlite3.connect(load_app_config(config).paths.db_path) as conn:
+        rows = conn.execute("select job_id, status, raw_json_path, resolved_json_path from category_run "
+                            "order by id").fetchall()
+    (job1, _, raw1, _), (job2, _, raw2, resolved2) = rows
+    assert raw2 == raw1 and "000001" in raw1 and resolved2
+    assert f"{job2:06d}" in resolved2 and job2 != job1
+

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from plexrecs_assets.core.config import ConfigError, load_app_config, load_categories
+from plexrecs_assets.config import ConfigError, load_app_config, load_categories
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from plexrecs_assets.core.history import roll_up_history
-from plexrecs_assets.core.outputs import UnsafePathError, inside, label_slug, pmm_paths
-from plexrecs_assets.core.pmm import plan_collection, render_collection, validate_collection_text
-from plexrecs_assets.core.resolve import choose_match, normalize_title, title_similarity
+from plexrecs_assets.video.history import roll_up_history
+from plexrecs_assets.outputs import UnsafePathError, inside, label_slug, pmm_paths
+from plexrecs_assets.publish.kometa_files import plan_collection, render_collection, validate_collection_text
+from plexrecs_assets.video.resolve import choose_match, normalize_title, title_similarity
 
 
 @dataclass
@@ -86,7 +86,7 @@ def test_kometa_yaml_quotes_any_label_and_holds_int_ids():
 def test_enrichment_order_puts_loved_old_titles_next_to_recent_ones():
     """With a per-run cap on TMDb lookups, a title rewatched often years ago (a top like) must
     not wait behind hundreds of recent one-off watches."""
-    from plexrecs_assets.core.history import WatchedTitle, enrichment_order
+    from plexrecs_assets.video.history import WatchedTitle, enrichment_order
 
     now = 1_800_000_000
     recent = [WatchedTitle("movie", f"Recent {n}", 2020, str(n), plays=1, max_percent=30,

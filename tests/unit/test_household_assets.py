@@ -1,4 +1,4 @@
-"""The household assets materialized with in-memory fake services (defs/fakes.py): no HTTP,
+"""The household assets materialized with in-memory fake services (defs/shared/fakes.py): no HTTP,
 a real SQLite file and an ephemeral Dagster instance. Integration tests over the emulators
 cover the same assets end to end."""
 from __future__ import annotations
@@ -9,11 +9,11 @@ import time
 
 from dagster import DagsterInstance, materialize
 
-from plexrecs_assets.core.config import load_app_config
-from plexrecs_assets.defs.fakes import FakePlexResource, FakeTautulliResource
-from plexrecs_assets.defs.history.assets import plex_inventory, watch_history
-from plexrecs_assets.defs.runtime import RunRecord
-from plexrecs_assets.defs.settings import PlexRecsSettings
+from plexrecs_assets.config import load_app_config
+from plexrecs_assets.defs.shared.fakes import FakePlexResource, FakeTautulliResource
+from plexrecs_assets.defs.video_recs.household import plex_inventory, watch_history
+from plexrecs_assets.defs.shared.runtime import RunRecord
+from plexrecs_assets.defs.shared.settings import PlexRecsSettings
 from plexrecs_assets.demo import write_demo_config
 
 NOWHERE = {name: "http://127.0.0.1:9" for name in ("TAUTULLI_URL", "PLEX_URL", "LLM_API_BASE", "OVERSEERR_URL")}
@@ -93,8 +93,8 @@ def _details(tmdb_id, medium, title, year, genres, keywords=()):
 
 
 def test_taste_profile_materializes_from_fake_history_inventory_and_tmdb(tmp_path):
-    from plexrecs_assets.defs.fakes import FakeTmdbResource
-    from plexrecs_assets.defs.history.assets import taste_profile
+    from plexrecs_assets.defs.shared.fakes import FakeTmdbResource
+    from plexrecs_assets.defs.video_recs.household import taste_profile
 
     config = _config(tmp_path)
     items = [{"rating_key": "101", "media_type": "movie", "title": "Zodiac", "year": 2007, "tmdb_id": 1949,
@@ -122,8 +122,8 @@ def test_taste_profile_materializes_from_fake_history_inventory_and_tmdb(tmp_pat
 
 
 def test_the_background_fill_asset_fetches_the_queue_and_drops_titles_tmdb_does_not_know(tmp_path):
-    from plexrecs_assets.defs.fakes import FakeTmdbResource
-    from plexrecs_assets.defs.history.fill import watched_title_details
+    from plexrecs_assets.defs.shared.fakes import FakeTmdbResource
+    from plexrecs_assets.defs.video_recs.fill import watched_title_details
     from plexrecs_assets.store import fill_queue
     from plexrecs_assets.store.db import init_db
 

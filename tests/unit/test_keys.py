@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from plexrecs_assets.core.config import ConfigError, load_categories
-from plexrecs_assets.core.keys import HOUSEHOLD, TargetKey, default_category_id, is_category_id
-from plexrecs_assets.core.run_blocks import contiguous_blocks, partition_tags
+from plexrecs_assets.config import ConfigError, load_categories
+from plexrecs_assets.keys import HOUSEHOLD, TargetKey, default_category_id, is_category_id
+from plexrecs_assets.run_blocks import contiguous_blocks, partition_tags
 
 TRICKY = ["Wait... What?", "A|B, [C]", "🍿🎬", "Because — The Jinx", "../..", "a/b"]
 DAGSTER_FORBIDDEN = ["...", "|", ",", "[", "]"]
@@ -77,7 +77,7 @@ def test_post_run_selection_takes_labels_or_ids(tmp_path):
     from plexrecs_api.deps import ConfigSnapshot
     from plexrecs_api.errors import ApiError
     from plexrecs_api.routes.runs import selected_labels
-    from plexrecs_assets.core.config import AppConfig
+    from plexrecs_assets.config import AppConfig
 
     cats = load_categories(_write(tmp_path, """categories:
   - {label: "Wait... What?", type: keyword, mood_keywords: [cozy]}

@@ -6,8 +6,8 @@ import json
 import pytest
 import yaml
 
-from plexrecs_assets.core.config import category_to_dict, load_categories
-from plexrecs_assets.core.pmm import (
+from plexrecs_assets.config import category_to_dict, load_categories
+from plexrecs_assets.publish.kometa_files import (
     add_missing_title,
     category_summary,
     collection_title,
@@ -18,7 +18,7 @@ from plexrecs_assets.core.pmm import (
 from plexrecs_assets.store.db import init_db
 from plexrecs_assets.store.schema import plex_inventory
 from plexrecs_assets.demo import REPO_CONFIG_DIR
-from plexrecs_assets.pipeline.kometa import owned_ids, publications, publish_category
+from plexrecs_assets.publish.kometa import owned_ids, publications, publish_category
 
 MOVIES_ONLY = {"id": "heists", "label": "Heists", "type": "genre", "media_types": ["movie"],
                "tmdb_filters": {"include_genres": ["Crime", "Thriller"], "exclude_genres": ["Horror"]}}
@@ -239,7 +239,7 @@ def test_shipped_examples_pass_the_validator():
 
 
 def test_kometa_options_are_validated_with_a_clear_error(tmp_path):
-    from plexrecs_assets.core.config import ConfigError
+    from plexrecs_assets.config import ConfigError
 
     (tmp_path / "categories.yml").write_text(
         'categories:\n  - {label: "A", type: "genre", tmdb_filters: {include_genres: ["Crime"]},\n'

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from plexrecs_assets.core.outputs import atomic_write_json, atomic_write_text, current_umask
+from plexrecs_assets.outputs import atomic_write_json, atomic_write_text, current_umask
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""RunRecord (defs/runtime.py): the run's job_run is opened when the run starts and finalized
+"""RunRecord (defs/shared/runtime.py): the run's job_run is opened when the run starts and finalized
 from Dagster's own outcome when it ends, whatever the assets do. Toy assets on a real SQLite
 file and an ephemeral Dagster instance."""
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from dagster import AssetCheckResult, DagsterInstance, Failure, asset, asset_check, materialize
 
-from plexrecs_assets.core.config import load_app_config
-from plexrecs_assets.defs.runtime import CHECK_FAILURE_KEY, RunRecord, run_partition_keys
+from plexrecs_assets.config import load_app_config
+from plexrecs_assets.defs.shared.runtime import CHECK_FAILURE_KEY, RunRecord, run_partition_keys
 from plexrecs_assets.demo import write_demo_config
 from plexrecs_assets.store import runs
 

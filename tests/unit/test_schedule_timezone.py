@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from plexrecs_assets.core.config import ConfigError, load_app_config, schedule_timezone
+from plexrecs_assets.config import ConfigError, load_app_config, schedule_timezone
 
 CATEGORIES = {"categories": [{"label": "Cozy", "type": "keyword", "mood_keywords": ["cozy"]}]}
 

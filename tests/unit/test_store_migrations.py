@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from plexrecs_assets.core.keys import default_category_id
+from plexrecs_assets.keys import default_category_id
 from plexrecs_assets.store.migrations import LATEST, MIGRATIONS, Migration, SchemaTooNewError, migrate
 from plexrecs_assets.store.schema import SPEC_DDL, SPEC_TABLES
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from plexrecs_assets.core.config import ConfigError, load_app_config
+from plexrecs_assets.config import ConfigError, load_app_config
 
 
 @pytest.mark.parametrize("language", ["en", "en-US", "de-DE", "pt-BR", "zh-CN"])

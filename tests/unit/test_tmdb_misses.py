@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from plexrecs_assets.clients.base import ServiceAuthError, ServiceError
-from plexrecs_assets.pipeline.tmdb_facts import Misses, TooManyMissing
+from plexrecs_assets.video.tmdb_facts import Misses, TooManyMissing
 
 
 def _fails(kind: str):

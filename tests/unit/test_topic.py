@@ -7,14 +7,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from plexrecs_assets.clients.tmdb import TitleSummary
-from plexrecs_assets.core.dedupe import Exclusions
-from plexrecs_assets.core.models import TitleFacts
-from plexrecs_assets.core.rotation import RotationPolicy, split_current
-from plexrecs_assets.core.rules import rule_violation, rules_for, seed_closeness
-from plexrecs_assets.core.taste import TasteProfile
-from plexrecs_assets.defs.recs.context import as_of_now
-from plexrecs_assets.pipeline.recommend import CategoryContext, build_pool, resolve_category, Prepared, TokenBudget
-from plexrecs_assets.pipeline.tmdb_facts import RequestMeter
+from plexrecs_assets.video.dedupe import Exclusions
+from plexrecs_assets.video.models import TitleFacts
+from plexrecs_assets.video.rotation import RotationPolicy, split_current
+from plexrecs_assets.video.rules import rule_violation, rules_for, seed_closeness
+from plexrecs_assets.video.taste import TasteProfile
+from plexrecs_assets.defs.video_recs.context import as_of_now
+from plexrecs_assets.engines.llm import resolve_category
+from plexrecs_assets.video.category import CategoryContext, Prepared, TokenBudget
+from plexrecs_assets.video.pool import build_pool
+from plexrecs_assets.video.tmdb_facts import RequestMeter
 from plexrecs_assets.runner import parse_as_of
 
 
@@ -212,7 +214,7 @@ class NoLlm:
 
 
 def test_an_empty_pool_makes_no_llm_call():
-    from plexrecs_assets.pipeline.recommend import prepare_category
+    from plexrecs_assets.engines.llm import prepare_category
     tmdb = FakeTmdb([facts(1, ["Action", "Crime"])])
     ctx = context(TRUE_CRIME, Exclusions())
     with ThreadPoolExecutor(2) as pool_exec:
@@ -224,7 +226,7 @@ def test_kept_picks_stay_and_only_the_gap_is_filled():
     tmdb = FakeTmdb([facts(i, ["Documentary", "Crime"]) for i in range(1, 80)])
     ctx = context(TRUE_CRIME, Exclusions(recently_recommended={("movie", i) for i in range(1, 21)}), count=20)
     ctx.current = [{**pick(i, 2 if i <= 15 else 8), "title": f"T{i}", "source": "llm"} for i in range(1, 21)]
-    from plexrecs_assets.pipeline.recommend import rotate
+    from plexrecs_assets.video.pool import rotate
     with ThreadPoolExecutor(2) as pool_exec:
         kept, left = rotate(ctx, tmdb, pool_exec)
     assert [i["tmdb_id"] for i in kept] == list(range(1, 16))
@@ -262,7 +264,7 @@ def test_on_topic_check_flags_items_that_break_the_rules_from_their_tmdb_records
 
     from plexrecs_assets.store.db import init_db
     from plexrecs_assets.store.schema import category_run, job_run, tmdb_details_cache
-    from plexrecs_assets.defs.recs.checks import off_topic_problems
+    from plexrecs_assets.defs.video_recs.checks import off_topic_problems
 
     engine = init_db(tmp_path / "s.sqlite")
     resolved = tmp_path / "true-crime.resolved.json"
@@ -292,7 +294,7 @@ def test_on_topic_check_flags_items_that_break_the_rules_from_their_tmdb_records
 
 
 def test_lowering_recs_lets_the_oldest_kept_picks_leave():
-    from plexrecs_assets.pipeline.recommend import rotate
+    from plexrecs_assets.video.pool import rotate
     tmdb = FakeTmdb([facts(i, ["Documentary", "Crime"]) for i in range(1, 11)])
     ctx = context(TRUE_CRIME, Exclusions(), count=4)
     ctx.current = [{**pick(i, i / 10), "title": f"T{i}", "source": "llm"} for i in range(1, 7)]
@@ -347,7 +349,7 @@ def test_a_seed_category_with_a_collection_to_rotate_still_builds_its_pool_by_th
     ctx.media_types = ["tv"]
     ctx.policy = RotationPolicy.from_category(category)
     ctx.current = [{**pick(off_topic[0].tmdb_id, 1), "medium": "tv", "title": "kept", "source": "llm"}]
-    from plexrecs_assets.pipeline.recommend import prepare_category
+    from plexrecs_assets.engines.llm import prepare_category
     with ThreadPoolExecutor(2) as pool_exec:
         prepared = prepare_category(ctx, tmdb, PicksNothing(), TokenBudget(None), pool_exec, "2026-12-08T07:00:00Z")
     assert prepared.seeds == [seed]
