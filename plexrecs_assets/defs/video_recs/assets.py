@@ -122,6 +122,10 @@ def _prepared_from_draft(draft: CategoryDraft) -> Prepared:
     )
 
 
+def _failure(category, job_id: int, message: str) -> CategoryFailure:
+    return CategoryFailure(category_id=category.id, label=category.label, job_id=job_id, error=message)
+
+
 def _upstream_failure(run_record: RunRecord, cat_id: int, doc, what: str) -> str:
     """The message for a category whose input is missing or a failure. A failure recorded by an
     earlier step of this run is reported as it is; otherwise this step fails the category."""
@@ -171,8 +175,7 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_rec
                 except Exception as exc:  # one category's failure must not stop the others
                     message = _fail_message(exc)
                     run_record.category_failed(cat_id, message)
-                    documents[category.id] = CategoryFailure(category_id=category.id, label=label,
-                                                                job_id=job_id, error=message)
+                    documents[category.id] = _failure(category, job_id, message)
                     return label, message, usage, cat_id, None
 
             for label, error, usage, cat_id, prepared in cat_pool.map(one, labels):
@@ -223,8 +226,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
                 draft = raw_recs.get(category.id)
                 if not isinstance(draft, CategoryDraft):
                     message = _upstream_failure(run_record, cat_id, draft, "raw_recs")
-                    documents[category.id] = CategoryFailure(category_id=category.id, label=label,
-                                                                job_id=job_id, error=message)
+                    documents[category.id] = _failure(category, job_id, message)
                     return label, message, None
                 raw_path = draft.raw_json_path
                 usage = Usage()  # top-up rounds of a category that then fails still count
@@ -263,8 +265,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
                 except Exception as exc:
                     message = _fail_message(exc)
                     run_record.category_failed(cat_id, message)
-                    documents[category.id] = CategoryFailure(category_id=category.id, label=label,
-                                                                job_id=job_id, error=message)
+                    documents[category.id] = _failure(category, job_id, message)
                     return label, message, None
                 finally:
                     if usage.calls:
