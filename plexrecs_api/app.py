@@ -11,7 +11,7 @@ from plexrecs_api.auth import OPEN_PATHS, BearerAuth
 from plexrecs_api.deps import ConfigWatcher
 from plexrecs_api.errors import install_error_handlers
 from plexrecs_api.guard import RequestGuard
-from plexrecs_api.routes import categories, health, pmm, recs, runs
+from plexrecs_api.routes import categories, health, pmm, recs, runs, users
 from plexrecs_api.state import ApiState
 from plexrecs_api.stuck import DagsterRuns
 
@@ -43,7 +43,7 @@ def create_app(config_dir: str | Path, *, env: dict[str, str] | None = None, bin
     app.state.api = ApiState(config, token)
     app.state.api.dagster_runs = DagsterRuns(env.get("DAGSTER_HOME") or None)
     install_error_handlers(app)
-    for module in (health, categories, runs, recs, pmm):
+    for module in (health, categories, runs, recs, pmm, users):
         app.include_router(module.router)
     if token:
         app.add_middleware(BearerAuth, token=token)

@@ -55,6 +55,8 @@ def pmm_summary(path: Path) -> tuple[int, list[str]] | None:
         log.warning("cannot read Kometa file %s: %s", path, exc)
         return None
     collections = doc.get("collections") if isinstance(doc, dict) else None
+    if collections is None and isinstance(doc, dict):
+        collections = doc.get("playlists")  # a person's Kometa playlist file
     if not isinstance(collections, dict):
         return 0, []
     count, names = 0, []

@@ -95,6 +95,8 @@ class KometaFileOut(BaseModel):
 class CategoryRunOut(BaseModel):
     id: int
     label: str
+    user_key: str = Field("household", description="who the list is for: `household` or a person's user_key")
+    category_id: str | None = Field(None, description="the category id (null on rows written before ids were recorded)")
     type: str
     status: str
     error_msg: str | None = None
@@ -108,6 +110,16 @@ class CategoryRunOut(BaseModel):
                                                 "(null when it is full)")
 
 
+class PairStatusOut(BaseModel):
+    user_key: str
+    category_id: str
+    label: str
+    status: str = Field(description="success or failed (an unfinished pair reads failed: not finished)")
+    error_msg: str | None = None
+    job_id: int
+    started_at: str
+
+
 class JobRunOut(BaseModel):
     job_id: int
     started_at: str
@@ -118,6 +130,10 @@ class JobRunOut(BaseModel):
     categories: list[CategoryRunOut]
     usage: TokenUsage | None = Field(None, description="LLM token usage of the whole run, when recorded")
     dagster_run_ids: list[str] = Field(default_factory=list)
+    pairs: list[PairStatusOut] = Field(default_factory=list,
+                                       description="the latest outcome of every (user_key, category_id) pair, from "
+                                                   "whichever run last produced it (the household's and each "
+                                                   "person's lists run as separate Dagster runs)")
 
 
 class RunRequest(BaseModel):
@@ -150,13 +166,31 @@ from plexrecs_assets.documents import RawRecommendation, RawRecs, ResolvedItem, 
 
 class PmmFile(BaseModel):
     category: str
-    media_type: MediaType
+    media_type: Literal["movie", "tv", "playlist"] = Field(
+        description="movie or tv for a household collection file; playlist for a person's playlist file")
+    user_key: str = Field("household", description="`household`, or the person a playlist is synced to")
     path: str
     items: int = Field(description="number of TMDb ids in the file")
     modified_at: str = Field(description="file modification time, ISO-8601 UTC")
-    collection_names: list[str]
+    collection_names: list[str] = Field(description="the collection (or playlist) names the file defines")
     job_id: int
 
 
 class PmmCollections(BaseModel):
     collections: list[PmmFile]
+
+
+# ---------------------------------------------------------------- users
+
+
+class UserOut(BaseModel):
+    user_key: str = Field(description="stable key ([a-z0-9-]+) used in partitions, file names and paths")
+    name: str
+    username: str
+    tautulli_user_id: int
+    plays: int = Field(description="plays in the tautulli.lookback_days window, at the last sync")
+    last_play_at: str | None = None
+
+
+class UsersResponse(BaseModel):
+    users: list[UserOut]

@@ -14,6 +14,8 @@ from plexrecs_assets.defs.video_recs.io import CategoryDocumentIOManager
 from plexrecs_assets.defs.video_recs.checks import (
     pmm_files_valid, resolved_not_owned, resolved_not_recent, resolved_not_seen, resolved_on_topic)
 from plexrecs_assets.defs.video_recs.partitions import category_partitions
+from plexrecs_assets.defs.people.assets import person_tastes, plex_users
+from plexrecs_assets.defs.people.sensors import build_user_partitions_sensor
 from plexrecs_assets.defs.video_recs.schedules import build_daily_schedule, build_job
 from plexrecs_assets.defs.shared.runtime import RunRecord
 from plexrecs_assets.defs.shared.resources import LlmResource, OverseerrResource, PlexResource, TautulliResource, TmdbResource
@@ -26,21 +28,23 @@ def build_definitions() -> Definitions:
     partitions = category_partitions(config_dir)
     job = build_job(partitions)
     schedules = [build_daily_schedule(job, app.app.schedule_cron, config_dir, schedule_timezone(app))]
+    tautulli = TautulliResource(base_url=app.tautulli.url, api_key=EnvVar("TAUTULLI_API_KEY"))
     if app.tmdb.background_fill:
         schedules.append(build_fill_schedule(app.tmdb.fill_cron, config_dir, schedule_timezone(app)))
     return Definitions(
-        assets=[watch_history, plex_inventory, taste_profile, watched_title_details,
+        assets=[watch_history, plex_inventory, taste_profile, plex_users, person_tastes, watched_title_details,
                 *build_category_assets(partitions)],
         asset_checks=[resolved_not_owned, resolved_not_seen, resolved_not_recent, resolved_on_topic, pmm_files_valid],
         jobs=[job, fill_job],
         schedules=schedules,
+        sensors=[build_user_partitions_sensor(str(config_dir))],
         executor=in_process_executor,
         resources={
             "settings": PlexRecsSettings(config_dir=str(config_dir)),
             IO_MANAGER_KEY: CategoryDocumentIOManager(),
             # The run's job_run, kept from Dagster's own run and step outcome (defs/shared/runtime.py).
             "run_record": RunRecord(config_dir=str(config_dir)),
-            "tautulli": TautulliResource(base_url=app.tautulli.url, api_key=EnvVar("TAUTULLI_API_KEY")),
+            "tautulli": tautulli,
             "plex": PlexResource(base_url=app.plex.url, token=EnvVar("PLEX_TOKEN")),
             "tmdb": TmdbResource(base_url=app.tmdb.url, api_key=EnvVar("TMDB_API_KEY"), language=app.tmdb.language),
             "llm": LlmResource(base_url=app.recommender.api_base, api_key=EnvVar("LLM_API_KEY"),

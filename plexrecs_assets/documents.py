@@ -71,6 +71,9 @@ class ResolvedRecs(_Open):
     category: str
     resolved_at: str
     items: list[ResolvedItem]
+    category_id: str | None = None
+    user_key: str = "household"  # who the list is for (keys.TargetKey)
+    audience: str | None = None
     dropped: dict | None = None
     rejected: list[dict] | None = None
     sources: dict[str, int] | None = None
@@ -105,6 +108,7 @@ class CategoryDraft(_Open):
     raw: dict
     pool: CategoryPool
     raw_json_path: str
+    user_key: str = "household"
 
 
 class CategoryResult(_Open):
@@ -115,6 +119,7 @@ class CategoryResult(_Open):
     resolved: ResolvedRecs
     resolved_json_path: str
     raw_json_path: str | None = None
+    user_key: str = "household"
 
 
 class CategoryFailure(_Open):
@@ -124,11 +129,15 @@ class CategoryFailure(_Open):
     label: str
     job_id: int
     error: str
+    user_key: str = "household"
 
 
 class CategorySummary(BaseModel):
-    """One category of a finished run, as ``plexrecs run`` prints it (store/runs.job_summary)."""
+    """One category of a finished run, as ``plexrecs run`` prints it (store/runs.job_summary):
+    the household's, or one person's (``user_key``)."""
     label: str
+    user_key: str = "household"
+    category_id: str | None = None
     type: str
     status: str
     error: str | None = None

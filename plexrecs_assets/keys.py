@@ -56,3 +56,27 @@ class TargetKey:
 
     def __str__(self) -> str:
         return f"{self.user_key}/{self.category_id}"
+
+
+# Per-person rows in the label-keyed store tables (category_run, recommendation_history,
+# llm_usage, kometa_publication) use this "store label": the household keeps the plain label
+# (the spec's tables and every existing query stay as they are), a person's pair appends the
+# unit separator and their key. Labels cannot contain control characters (config validates
+# it), so a store label never collides with a configured label.
+PAIR_SEPARATOR = "\x1f"
+
+
+def store_label(label: str, user_key: str = HOUSEHOLD) -> str:
+    return label if user_key == HOUSEHOLD else f"{label}{PAIR_SEPARATOR}{user_key}"
+
+
+def split_store_label(value: str) -> tuple[str, str]:
+    """``store_label`` reversed: (label, user_key)."""
+    label, sep, user_key = value.partition(PAIR_SEPARATOR)
+    return (label, user_key) if sep else (value, HOUSEHOLD)
+
+
+def display_label(value: str) -> str:
+    """A store label for people: ``Movies for you · dana-p``."""
+    label, user_key = split_store_label(value)
+    return label if user_key == HOUSEHOLD else f"{label} · {user_key}"

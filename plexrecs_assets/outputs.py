@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from plexrecs_assets.keys import default_category_id, is_category_id
+from plexrecs_assets.keys import HOUSEHOLD, default_category_id, is_category_id
 
 PMM_PREFIX = "plexrecs-"
 MANIFEST_NAME = ".plexrecs-manifest.json"
@@ -49,12 +50,18 @@ def run_dir(json_out_dir: str | Path, job_id: int) -> Path:
     return Path(json_out_dir) / "runs" / f"{int(job_id):06d}"
 
 
-def raw_json_path(json_out_dir: str | Path, job_id: int, category_id: str) -> Path:
-    return inside(json_out_dir, run_dir(json_out_dir, job_id) / f"{file_key(category_id)}.raw.json")
+def _pair_dir(json_out_dir: str | Path, job_id: int, user_key: str) -> Path:
+    """A run's folder for the household; ``users/<user_key>/`` inside it for a person."""
+    folder = run_dir(json_out_dir, job_id)
+    return folder if user_key == HOUSEHOLD else folder / "users" / file_key(user_key)
 
 
-def resolved_json_path(json_out_dir: str | Path, job_id: int, category_id: str) -> Path:
-    return inside(json_out_dir, run_dir(json_out_dir, job_id) / f"{file_key(category_id)}.resolved.json")
+def raw_json_path(json_out_dir: str | Path, job_id: int, category_id: str, user_key: str = HOUSEHOLD) -> Path:
+    return inside(json_out_dir, _pair_dir(json_out_dir, job_id, user_key) / f"{file_key(category_id)}.raw.json")
+
+
+def resolved_json_path(json_out_dir: str | Path, job_id: int, category_id: str, user_key: str = HOUSEHOLD) -> Path:
+    return inside(json_out_dir, _pair_dir(json_out_dir, job_id, user_key) / f"{file_key(category_id)}.resolved.json")
 
 
 def pmm_paths(pmm_out_dir: str | Path, category_id: str) -> dict[str, Path]:
@@ -147,6 +154,15 @@ def claim_pmm_file(pmm_out_dir: str | Path, path: Path) -> None:
 
 
 def record_pmm_file(pmm_out_dir: str | Path, path: Path, label: str, medium: str, items: int) -> None:
-    manifest = read_manifest(pmm_out_dir)
-    manifest[path.name] = {"label": label, "media_type": medium, "items": items}
-    atomic_write_json(Path(pmm_out_dir) / MANIFEST_NAME, manifest)
+    record_manifest_entry(pmm_out_dir, path.name, label, medium, items)
+
+
+_manifest_lock = threading.Lock()
+
+
+def record_manifest_entry(pmm_out_dir: str | Path, key: str, label: str, medium: str, items: int) -> None:
+    """``key`` is the file's path relative to ``pmm_out_dir`` (``playlists/<file>`` for playlists)."""
+    with _manifest_lock:  # steps publish several categories from threads
+        manifest = read_manifest(pmm_out_dir)
+        manifest[key] = {"label": label, "media_type": medium, "items": items}
+        atomic_write_json(Path(pmm_out_dir) / MANIFEST_NAME, manifest)

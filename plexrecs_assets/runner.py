@@ -126,9 +126,33 @@ def _step_warnings(instance, run_id: str) -> list[str]:
     return found
 
 
+class UnknownUserError(ValueError):
+    pass
+
+
+def _people_keys(app, wanted: list[str] | None) -> list[str]:
+    """The people's keys as Tautulli lists them now (``users.include/exclude`` applied); with
+    ``wanted`` (keys or usernames, ``household`` allowed) only those, or a clear error."""
+    from plexrecs_assets.clients.tautulli import TautulliClient
+    from plexrecs_assets.defs.people.sensors import current_people
+
+    with TautulliClient(app.tautulli.url, os.environ["TAUTULLI_API_KEY"]) as client:
+        people = current_people(client, app).people
+    keys = [p.user_key for p in people]
+    if not wanted:
+        return keys
+    by_name = {**{p.username.lower(): p.user_key for p in people}, **{k: k for k in keys}, "household": "household"}
+    unknown = [w for w in wanted if w.lower() not in by_name and w not in by_name]
+    if unknown:
+        raise UnknownUserError(f"unknown user(s) {unknown!r}; users now: {['household'] + keys!r} "
+                               "(see `plexrecs users`; app.yml users.include/exclude filter them)")
+    return [by_name.get(w, by_name.get(w.lower())) for w in wanted]
+
+
 def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mode: str = "oneshot",
-             on_step=None, as_of: str | None = None) -> RunSummary:
-    """Materialize the whole graph for ``categories`` (all by default) and summarize it."""
+             on_step=None, as_of: str | None = None, users: list[str] | None = None) -> RunSummary:
+    """Materialize the whole graph for ``categories`` (all by default) and ``users`` (the
+    household and every person by default) and summarize it."""
     from dagster import DagsterInstance
 
     config_dir = Path(config_dir).resolve()
@@ -141,7 +165,9 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
         ensure_dagster_home(app.paths.db_path)
         from plexrecs_assets.dagster_runs import fail_orphaned_runs, owner_tags
         from plexrecs_assets.definitions import build_definitions
-        from plexrecs_assets.run_blocks import contiguous_blocks, partition_tags
+        from plexrecs_assets.defs.video_recs.partitions import (
+            USERS_PARTITION_NAME, category_ids, ensure_user_partitions)
+        from plexrecs_assets.run_blocks import pair_blocks
         from plexrecs_assets.store.db import init_db
 
         job = build_definitions().resolve_job_def("plexrecs_job")
@@ -151,11 +177,20 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
         with DagsterInstance.get() as instance:
             # Under the run lock: a run still STARTED from a killed process would block the queue.
             fail_orphaned_runs(instance, app.paths.db_path)
-            for block in contiguous_blocks(selected, all_ids):
+            audiences = {c.id: c.audience for c in load_categories(config_dir)}
+            wants_people = any(audiences[c] != "household" for c in selected)
+            people = _people_keys(app, [u for u in users or [] if u != "household"] or None) if wants_people else []
+            ensure_user_partitions(instance, people)
+            user_order = list(instance.get_dynamic_partitions(USERS_PARTITION_NAME))
+            chosen = (["household"] if not users or "household" in users else []) + people
+            blocks = pair_blocks(selected, audiences, category_ids(config_dir), user_order, chosen)
+            if not blocks:
+                summary.error = "nothing to run: no selected category serves the selected users"
+            for block in blocks:
                 with StepWatcher(instance, on_step or noop) as watcher:
                     result = job.execute_in_process(
                         instance=instance, run_config=QUIET_LOGGERS, raise_on_error=False,
-                        tags={**partition_tags(block), "plexrecs/mode": mode, **watcher.tags,
+                        tags={**block.tags(), "plexrecs/mode": mode, **watcher.tags,
                               **({"plexrecs/as_of": as_of} if as_of else {}),
                               **owner_tags(app.paths.db_path)},
                     )
@@ -173,8 +208,10 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
                 statuses.append(job_row.get("status", "failed"))
                 if job_row.get("error_msg") and job_row.get("status") != "success":
                     summary.error = job_row["error_msg"]
-        order = {c.label: i for i, c in enumerate(load_categories(config_dir))}
-        summary.categories.sort(key=lambda c: order.get(c.label, len(order)))
+        order = {c.id: i for i, c in enumerate(load_categories(config_dir))}
+        # The household's lists first, then each person's, each in categories.yml order.
+        summary.categories.sort(key=lambda c: (c.user_key != "household", c.user_key,
+                                               order.get(c.category_id, len(order))))
         if statuses and all(s == "success" for s in statuses):
             summary.status = "success"
         elif any(s in ("success", "partial") for s in statuses):

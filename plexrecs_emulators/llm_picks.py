@@ -4,6 +4,7 @@ mistakes a real model makes, injected deterministically."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 import re
 from dataclasses import dataclass, field
 
@@ -58,6 +59,7 @@ class Pick:
     entry: Entry | None
     why: str = ""
     matched: list[str] = field(default_factory=list)
+    in_progress: bool = False  # a candidate the prompt marks in_progress (a show to finish)
     score: float = 0.0
 
 
@@ -168,11 +170,17 @@ class Picker:
         taste = _dict(payload.get("taste_profile"))
         taste_genres = expand_genres(_strings(taste.get("top_genres")))
         taste_kws = {k.lower() for k in _strings(taste.get("top_keywords"))}
+        # What the viewer's favourites are about, as a model reads them: a genre or keyword most of
+        # them share says more than one that a single favourite has.
+        liked_kws: Counter = Counter()
+        liked_genres: Counter = Counter()
         for ref in _strings(taste.get("top_likes"))[:20]:
             parsed = parse_title_ref(ref)
             liked = self.catalog.lookup(*parsed) if parsed else None
             if liked:
                 taste_genres |= liked.genres_x
+                liked_genres.update(liked.genres_x)
+                liked_kws.update(k for k in liked.keywords if k not in META_KEYWORDS)
         blocked = self._blocked(payload)
         ctype = str(category.get("type") or "genre")
         label = category.get("label") if isinstance(category.get("label"), str) else ""
@@ -213,7 +221,10 @@ class Picker:
                 continue
             prefer_hits = [k for k in p.keywords if k in prefer]
             avoid_hits = [k for k in p.keywords if k in avoid]
-            taste_score = 0.6 * len(p.genres_x & taste_genres) + 0.8 * len(p.keywords & taste_kws)
+            likes = max(1, sum(liked_genres.values()) and max(liked_genres.values()))
+            taste_score = 0.6 * len(p.genres_x & taste_genres) + 0.8 * len(p.keywords & taste_kws) \
+                + 2.0 * sum(liked_genres[g] / likes for g in p.genres_x if g not in include) \
+                + 0.6 * sum(min(1.0, liked_kws[k] / 3) for k in p.keywords)
             score = 4 * n_inc + (6 if include and n_inc == len(include) else 0) + 3 * len(prefer_hits) \
                 - 5 * len(avoid_hits) + taste_score
             matched = [prefer[k] for k in prefer_hits]
@@ -242,6 +253,9 @@ class Picker:
                 detail = ", ".join(dict.fromkeys(matched))[:80] if matched else ", ".join(sorted(p.keywords - META_KEYWORDS)[:2])
                 why = f"Fits {label or 'your taste'}: {', '.join(genres) or 'matches your history'}" + \
                       (f" with {detail}." if detail else ".")
+            if p.in_progress:
+                score += 3
+                why = f"You are part-way through {p.title}: pick it up where you left off."
             p.score = score + (popularity_bonus(p.entry) if p.entry else 0)
             p.why = why
             p.matched = list(dict.fromkeys(matched))
@@ -297,7 +311,7 @@ class Picker:
         if not keywords and isinstance(c.get("overview"), str):
             keywords = {w.strip(" .").lower() for w in c["overview"].split(":")[-1].split(",") if w.strip(" .")}
         return Pick(c["title"], year, medium, frozenset(expand_genres(genres)), frozenset(keywords),
-                    entry.title.popularity if entry else 0.0, cid, entry)
+                    entry.title.popularity if entry else 0.0, cid, entry, in_progress=c.get("in_progress") is True)
 
     @staticmethod
     def _render(p: Pick) -> dict:

@@ -5,6 +5,7 @@ import os
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from plexrecs_assets.keys import split_store_label
 from plexrecs_assets.store import read_model as queries
 from plexrecs_api.deps import Answer, ConfigSnapshot, Store, stat_sig
 from plexrecs_api.errors import ApiError
@@ -53,6 +54,26 @@ def _collections(snapshot: ConfigSnapshot, store: Store) -> Answer:
                 "collection_names": names,
                 "job_id": run["job_id"],
             })
+    if store.exists():
+        with store.engine.connect() as conn:
+            playlists = queries.latest_playlists(conn)
+        for entry in playlists:
+            label, user_key = split_store_label(entry["label"])
+            if snapshot.find(label) is None:
+                continue  # a category no longer configured
+            try:
+                path = contained(snapshot.app.paths.pmm_out_dir, entry["path"], "Kometa playlist file", label)
+                mtime = os.stat(path).st_mtime
+            except (ApiError, OSError):
+                continue
+            summary = pmm_summary(path)
+            if summary is None:
+                continue
+            deps.append((str(path), stat_sig(path)))
+            items, names = summary
+            files.append({"category": label, "media_type": "playlist", "user_key": user_key, "path": str(path),
+                          "items": items, "modified_at": iso_mtime(mtime), "collection_names": names,
+                          "job_id": entry["job_id"]})
     body = PmmCollections.model_validate({"collections": files}).model_dump_json().encode()
     return Answer(200, body, deps=tuple(deps))
 
@@ -60,5 +81,6 @@ def _collections(snapshot: ConfigSnapshot, store: Store) -> Answer:
 @router.get("/v1/pmm/collections", response_model=PmmCollections, responses=errors(503), summary="Kometa files written")
 async def pmm_collections(request: Request) -> Response:
     """The Kometa (PMM) collection files of each configured category's latest successful run,
-    with media type, path, number of TMDb ids and modification time."""
+    with media type, path, number of TMDb ids and modification time, then each person's Kometa
+    playlist files (``media_type: playlist``, with their ``user_key``)."""
     return await api_state(request).answer(("pmm",), _collections)

@@ -22,6 +22,8 @@ def _latest_run(_snapshot: ConfigSnapshot, store: Store) -> Answer:
     with store.engine.connect() as conn:
         job_id = queries.latest_job_id(conn)
         summary = queries.job_summary(conn, job_id) if job_id is not None else None
+        if summary is not None:
+            summary["pairs"] = queries.latest_pairs(conn)
     if summary is None:
         raise not_found("no run yet")
     return Answer(200, JobRunOut.model_validate(summary).model_dump_json().encode())
@@ -29,7 +31,8 @@ def _latest_run(_snapshot: ConfigSnapshot, store: Store) -> Answer:
 
 @router.get("/v1/runs/latest", response_model=JobRunOut, responses=errors(404, 503), summary="Latest job run")
 async def latest_run(request: Request) -> Response:
-    """The latest ``job_run`` with its ``category_run`` rows and LLM token usage."""
+    """The latest ``job_run`` with its ``category_run`` rows and LLM token usage, and the latest
+    status of every (user_key, category_id) pair in ``pairs``."""
     return await api_state(request).answer(("runs_latest",), _latest_run)
 
 

@@ -30,7 +30,7 @@ def _root() -> None:
 # Sub-command modules register themselves on import.
 from plexrecs_assets.cli import emulate as _emulate  # noqa: E402,F401
 
-for _optional in ("run", "demo", "serve", "check", "loop"):
+for _optional in ("run", "demo", "serve", "check", "loop", "users"):
     try:  # modules land one by one; a missing one must not break the others
         __import__(f"plexrecs_assets.cli.{_optional}")
     except ModuleNotFoundError as exc:

@@ -24,6 +24,7 @@ class PlexItem:
     tvdb_id: int | None
     guid: str | None
     section_id: str | None = None
+    leaf_count: int | None = None  # a show's episodes in the library (``leafCount``)
 
 
 @dataclass
@@ -33,6 +34,8 @@ class InventoryScan:
     # ``items`` with tmdb_id None so callers can still match them by IMDb/TVDb id or title.
     legacy_without_tmdb: int = 0
     sections_scanned: int = 0
+    # The scanned libraries' titles per medium (Kometa playlists name the libraries they draw from).
+    section_titles: dict[str, list[str]] = field(default_factory=dict)
 
 
 def plex_item_from_metadata(meta: dict[str, Any], media_type: str, section_id: str | None = None) -> PlexItem:
@@ -49,6 +52,7 @@ def plex_item_from_metadata(meta: dict[str, Any], media_type: str, section_id: s
         tvdb_id=ids.tvdb_id,
         guid=meta.get("guid"),
         section_id=section_id,
+        leaf_count=_as_int(meta.get("leafCount")) if media_type == "tv" else None,
     )
 
 
@@ -106,6 +110,8 @@ class PlexClient(HttpClient):
             if media_type is None:
                 continue
             section_id = str(section.get("key"))
+            if section.get("title"):
+                scan.section_titles.setdefault(media_type, []).append(str(section["title"]))
             for meta in self.section_items(section_id, page_size=page_size):
                 item = plex_item_from_metadata(meta, media_type, section_id)
                 scan.items.append(item)

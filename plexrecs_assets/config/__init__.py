@@ -17,7 +17,7 @@ import yaml
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from plexrecs_assets.keys import CATEGORY_ID_MAX_LEN, CATEGORY_ID_RE, default_category_id
+from plexrecs_assets.keys import CATEGORY_ID_MAX_LEN, CATEGORY_ID_RE, HOUSEHOLD, default_category_id
 
 DEFAULT_CONFIG_DIR = "/config"
 MediaType = Literal["movie", "tv"]
@@ -235,6 +235,29 @@ class ApiSection(_Strict):
         return int(self.bind_addr.rpartition(":")[2])
 
 
+class UsersSection(_Strict):
+    """Whom per-person recommendations are for (``plexrecs users``; people/users.py). Entries
+    name a Plex username (any case) or a user key. Empty include: every active user."""
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        if any(not entry.strip() for entry in value):
+            raise ValueError("entries must be a username or a user key, not empty")
+        return [entry.strip() for entry in value]
+
+    @model_validator(mode="after")
+    def _not_both(self) -> "UsersSection":
+        excluded = {entry.casefold() for entry in self.exclude}
+        both = [entry for entry in self.include if entry.casefold() in excluded]
+        if both:
+            raise ValueError(f"{', '.join(repr(e) for e in dict.fromkeys(both))} is in both include and exclude; "
+                             "keep it in one of them")
+        return self
+
+
 class AppConfig(_Strict):
     app: AppSection = Field(default_factory=AppSection)
     paths: PathsSection = Field(default_factory=PathsSection)
@@ -244,6 +267,7 @@ class AppConfig(_Strict):
     recommender: RecommenderSection = Field(default_factory=RecommenderSection)
     overseerr: OverseerrSection = Field(default_factory=OverseerrSection)
     api: ApiSection = Field(default_factory=ApiSection)
+    users: UsersSection = Field(default_factory=UsersSection)
 
 
 # ---------------------------------------------------------------- categories.yml
@@ -298,6 +322,9 @@ class _CategoryBase(_Strict):
     rotation: Rotation = Field(default_factory=Rotation)
     # discover: unowned titles from TMDb (the default); library: owned titles nobody has watched yet.
     mode: Literal["discover", "library"] = "discover"
+    # Who the category is for: the whole household (one Kometa collection pair, today's
+    # behaviour), each person on their own history (each_user), or both.
+    audience: Literal["household", "each_user", "both"] = "household"
     max_tmdb_requests: int = Field(400, ge=10, le=5000)  # per category and run, for building its pool
 
     @property
@@ -309,6 +336,12 @@ class _CategoryBase(_Strict):
     def moods(self) -> list[str]:
         """The mood words of a keyword category (none for the other types)."""
         return []
+
+    def serves(self, user_key: str) -> bool:
+        """Whether the pair (``user_key``, this category) is one the category produces."""
+        if user_key == HOUSEHOLD:
+            return self.audience in ("household", "both")
+        return self.audience in ("each_user", "both")
 
     @model_validator(mode="before")
     @classmethod
@@ -364,6 +397,12 @@ class KeywordCategory(_CategoryBase):
         return list(self.mood_keywords)
 
 
+class TasteCategory(_CategoryBase):
+    """No topic of its own: the person's (or household's) taste, narrowed by the filters
+    (e.g. "Movies for you": movies, never documentaries)."""
+    type: Literal["taste"]
+
+
 class SeedListCategory(_CategoryBase):
     type: Literal["seed_list"]
     seeds: list[Seed] = Field(min_length=1)
@@ -374,7 +413,7 @@ class SeedListCategory(_CategoryBase):
 
 
 Category = Annotated[
-    Union[GenreCategory, TitleSeedCategory, KeywordCategory, SeedListCategory],
+    Union[GenreCategory, TitleSeedCategory, KeywordCategory, SeedListCategory, TasteCategory],
     Field(discriminator="type"),
 ]
 

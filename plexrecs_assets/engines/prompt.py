@@ -12,7 +12,8 @@ SYSTEM_MESSAGE = (
 )
 POOL_INSTRUCTION = (
     " When a candidates list is provided, choose only from it, copy each pick's id into tmdb_id, "
-    "and explain each pick in why."
+    "and explain each pick in why. A candidate marked in_progress is a show the viewer started and "
+    "has not finished: a strong pick for what to watch next."
 )
 
 # The raw JSON the LLM must return (also the json_schema for structured output; strict mode

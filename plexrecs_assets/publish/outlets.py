@@ -14,12 +14,27 @@ from typing import Callable, Protocol
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.config import Category
 from plexrecs_assets.documents import ResolvedRecs
-from plexrecs_assets.publish import kometa
+from plexrecs_assets.keys import HOUSEHOLD
+from plexrecs_assets.publish import kometa, kometa_playlists
+from plexrecs_assets.store import kometa as kometa_store
 from plexrecs_assets.store import requests as requests_store
 from plexrecs_assets.store.db import Engine
 
 # Failures that say Overseerr itself is unusable, not that one title was refused.
 OVERSEERR_DOWN = {"unreachable", "auth", "server", "rate_limited", "bad_response", "quota"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who a list is for: the household, or one person (their key, display name, Plex username)."""
+    user_key: str = HOUSEHOLD
+    name: str = "Household"
+    username: str | None = None
+    store_label: str | None = None  # keys.store_label of the pair: what the store rows are keyed by
+
+    @property
+    def is_household(self) -> bool:
+        return self.user_key == HOUSEHOLD
 
 
 @dataclass
@@ -34,7 +49,7 @@ class Publisher(Protocol):
     name: str
     required: bool
 
-    def publish(self, category: Category, doc: ResolvedRecs) -> Publication: ...
+    def publish(self, category: Category, doc: ResolvedRecs, target: Target) -> Publication: ...
 
     def close(self) -> None: ...
 
@@ -49,11 +64,36 @@ class KometaCollections:
         self.engine, self.pmm_out_dir, self.job_id, self.order = engine, pmm_out_dir, job_id, order
         self.owned = kometa.owned_ids(engine)
 
-    def publish(self, category: Category, doc: ResolvedRecs) -> Publication:
+    def publish(self, category: Category, doc: ResolvedRecs, target: Target = Target()) -> Publication:
         written = kometa.publish_category(self.engine, self.pmm_out_dir, self.job_id, category, doc.item_dicts(),
                                           position=self.order[category.label], total=len(self.order),
                                           owned=self.owned)
         return Publication(self.name, files=written)
+
+    def close(self) -> None:
+        return None
+
+
+class KometaPlaylists:
+    """A person's library-mode list as a Kometa playlist synced to their Plex account
+    (``publish/kometa_playlists.py``), recorded in ``kometa_publication`` (media_type ``playlist``)."""
+
+    name = "kometa_playlists"
+    required = True
+
+    def __init__(self, engine: Engine, pmm_out_dir: str | Path, job_id: int, *, libraries: list[str]):
+        self.engine, self.pmm_out_dir, self.job_id, self.libraries = engine, pmm_out_dir, job_id, libraries
+
+    def publish(self, category: Category, doc: ResolvedRecs, target: Target = Target()) -> Publication:
+        if target.is_household or not target.username:
+            raise ValueError(f"a Kometa playlist needs a person with a Plex username (target {target.user_key!r})")
+        plan = kometa_playlists.plan_playlist(category, doc.item_dicts(), person_name=target.name,
+                                              username=target.username, libraries=self.libraries)
+        path = kometa_playlists.playlist_path(self.pmm_out_dir, target.user_key, category.id)
+        label = target.store_label or category.label
+        info = kometa_playlists.write_playlist(self.pmm_out_dir, path, plan, label)
+        kometa_store.record_publications(self.engine, self.job_id, label, {"playlist": info})
+        return Publication(self.name, files={"playlist": info})
 
     def close(self) -> None:
         return None
@@ -89,7 +129,7 @@ class OverseerrRequests:
             self._context.__exit__(None, None, None)
             self._context = self._client = None
 
-    def publish(self, category: Category, doc: ResolvedRecs) -> Publication:
+    def publish(self, category: Category, doc: ResolvedRecs, target: Target = Target()) -> Publication:
         picks = [i for i in doc.item_dicts() if not i.get("kept")]
         if self.down or self.limit <= 0 or (doc.mode or "discover") == "library" or not picks:
             return Publication(self.name)

@@ -168,10 +168,43 @@ def _kometa_and_fill_queue(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+USERS_DDL = """
+CREATE TABLE IF NOT EXISTS users (
+  id INTEGER PRIMARY KEY,
+  user_key TEXT NOT NULL UNIQUE,
+  tautulli_user_id INTEGER NOT NULL UNIQUE,
+  username TEXT NOT NULL,
+  friendly_name TEXT,
+  email TEXT,
+  is_admin INTEGER NOT NULL DEFAULT 0,
+  is_home_user INTEGER NOT NULL DEFAULT 0,
+  active INTEGER NOT NULL DEFAULT 1,
+  plays INTEGER NOT NULL DEFAULT 0,
+  last_play_at TEXT,
+  synced_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS category_run_target (
+  category_run_id INTEGER PRIMARY KEY,
+  job_id INTEGER NOT NULL,
+  user_key TEXT NOT NULL,
+  category_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_category_run_target_job ON category_run_target (job_id)
+"""
+
+
+def _users(conn: sqlite3.Connection) -> None:
+    """4: ``users`` (the people per-person recommendations are for, keyed by a stable
+    ``user_key``) and ``category_run_target`` (the target key of a category_run)."""
+    for statement in _statements(USERS_DDL):
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: spec tables and the extra tables of release 3933b5f", _baseline),
     Migration(2, "recommendation_event: user_key and category_id", _event_target_key),
     Migration(3, "kometa_publication and tmdb_fill_queue", _kometa_and_fill_queue),
+    Migration(4, "users and category_run_target", _users),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import OperationalError
 
-from plexrecs_assets.store.schema import category_run, job_run, kometa_publication, llm_usage, run_link
+from plexrecs_assets.keys import display_label, split_store_label
+from plexrecs_assets.store.schema import (
+    category_run, category_run_target, job_run, kometa_publication, llm_usage, run_link, users)
 
 
 def _missing_table(exc: OperationalError) -> bool:
@@ -109,11 +111,17 @@ def job_summary(conn: Connection, job_id: int) -> dict | None:
         by_category.setdefault(row["category_run_id"] or row["label"], []).append(row)
     categories = []
     kometa = _kometa_files(conn, job_id)
+    targets = _targets(conn, job_id)
     for row in conn.execute(select(category_run).where(category_run.c.job_id == job_id).order_by(category_run.c.id)).mappings():
         item = dict(row)
         item["usage"] = _usage(by_category.get(row["id"], []) + by_category.get(row["label"], []))
         item["kometa"] = kometa.get(row["label"], [])
         item["short"] = _short_reason(item)
+        # A person's row is keyed by its store label; the API shows the plain label and the target key.
+        item["label"], user_key = split_store_label(row["label"])
+        target = targets.get(row["id"])
+        item["user_key"] = target["user_key"] if target else user_key
+        item["category_id"] = target["category_id"] if target else None
         categories.append(item)
     return {
         "job_id": job["id"],
@@ -126,6 +134,71 @@ def job_summary(conn: Connection, job_id: int) -> dict | None:
         "usage": _usage(usage_rows),
         "dagster_run_ids": dagster_run_ids(conn, job_id),
     }
+
+
+def _targets(conn: Connection, job_id: int | None = None) -> dict[int, dict]:
+    """category_run id -> its target key (user_key, category_id); empty on a store before migration 4."""
+    query = select(category_run_target)
+    if job_id is not None:
+        query = query.where(category_run_target.c.job_id == job_id)
+    try:
+        return {r["category_run_id"]: dict(r) for r in conn.execute(query).mappings()}
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return {}
+        raise
+
+
+def latest_pairs(conn: Connection) -> list[dict]:
+    """The latest outcome of every (user_key, category_id) pair that ever ran: status, error,
+    job and when its job started, ordered by user then category id."""
+    try:
+        newest = (select(func.max(category_run_target.c.category_run_id))
+                  .group_by(category_run_target.c.user_key, category_run_target.c.category_id))
+        rows = conn.execute(
+            select(category_run_target.c.user_key, category_run_target.c.category_id, category_run.c.label,
+                   category_run.c.status, category_run.c.error_msg, category_run.c.job_id, job_run.c.started_at)
+            .select_from(category_run_target.join(category_run, category_run.c.id == category_run_target.c.category_run_id)
+                         .join(job_run, job_run.c.id == category_run.c.job_id))
+            .where(category_run_target.c.category_run_id.in_(newest))
+            .order_by(category_run_target.c.user_key, category_run_target.c.category_id)).mappings().all()
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return []
+        raise
+    return [{"user_key": r["user_key"], "category_id": r["category_id"], "label": split_store_label(r["label"])[0],
+             "display": display_label(r["label"]), "status": r["status"], "error_msg": r["error_msg"],
+             "job_id": r["job_id"], "started_at": r["started_at"]} for r in rows]
+
+
+def latest_playlists(conn: Connection) -> list[dict]:
+    """Each person's playlist file of their pair's latest successful run: store label, path, job."""
+    try:
+        newest = (select(func.max(category_run.c.id)).where(category_run.c.status == "success")
+                  .group_by(category_run.c.label))
+        latest_jobs = {r["label"]: r["job_id"] for r in conn.execute(
+            select(category_run.c.label, category_run.c.job_id).where(category_run.c.id.in_(newest))).mappings()}
+        rows = conn.execute(select(kometa_publication).where(kometa_publication.c.media_type == "playlist")
+                            .order_by(kometa_publication.c.label, kometa_publication.c.id)).mappings().all()
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return []
+        raise
+    return [{"label": r["label"], "path": r["path"], "job_id": r["job_id"]} for r in rows
+            if latest_jobs.get(r["label"]) == r["job_id"]]
+
+
+def list_users(conn: Connection) -> list[dict]:
+    """The active users for ``GET /v1/users`` (empty before the first sync or migration 4)."""
+    try:
+        rows = conn.execute(select(users).where(users.c.active == 1).order_by(users.c.user_key)).mappings().all()
+    except OperationalError as exc:
+        if _missing_table(exc):
+            return []
+        raise
+    return [{"user_key": r["user_key"], "name": r["friendly_name"] or r["username"], "username": r["username"],
+             "tautulli_user_id": r["tautulli_user_id"], "plays": r["plays"], "last_play_at": r["last_play_at"]}
+            for r in rows]
 
 
 def _short_reason(row: dict) -> str | None:

@@ -14,7 +14,8 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 
 from plexrecs_assets.documents import CategorySummary, DocumentError, ResolvedRecs, read_document
 from plexrecs_assets.store.db import utcnow_iso
-from plexrecs_assets.store.schema import category_run, job_run, llm_usage, run_link
+from plexrecs_assets.keys import HOUSEHOLD, display_label, split_store_label
+from plexrecs_assets.store.schema import category_run, category_run_target, job_run, llm_usage, run_link
 
 IN_PROGRESS = "in progress"
 DERIVED_ERROR = re.compile(r"\d+ of \d+ categories failed")
@@ -124,15 +125,22 @@ def job_for_dagster_run(engine: Engine, dagster_run_id: str, *, mode: str, parti
     return int(job_id)
 
 
-def start_category(engine: Engine, job_id: int, label: str, category_type: str) -> int:
+def start_category(engine: Engine, job_id: int, label: str, category_type: str, *,
+                   category_id: str | None = None, user_key: str = HOUSEHOLD) -> int:
+    """The pair's ``category_run`` row in this run (``label`` is its keys.store_label), with its
+    target key in ``category_run_target`` when the category id is given."""
     with engine.begin() as conn:
         existing = conn.execute(select(category_run.c.id).where(
             category_run.c.job_id == job_id, category_run.c.label == label)).first()
         if existing:
             return int(existing.id)
-        return int(conn.execute(insert(category_run).values(
+        row_id = int(conn.execute(insert(category_run).values(
             job_id=job_id, label=label, type=category_type, status="failed", error_msg=IN_PROGRESS,
         )).inserted_primary_key[0])
+        if category_id is not None:
+            conn.execute(insert(category_run_target).values(
+                category_run_id=row_id, job_id=job_id, user_key=user_key, category_id=category_id))
+        return row_id
 
 
 def update_category(engine: Engine, category_run_id: int, **values) -> None:
@@ -201,6 +209,8 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         job = conn.execute(select(job_run).where(job_run.c.id == job_id)).first()
         cats = conn.execute(select(category_run).where(category_run.c.job_id == job_id)
                             .order_by(category_run.c.id)).all()
+        targets = {r.category_run_id: r for r in conn.execute(
+            select(category_run_target).where(category_run_target.c.job_id == job_id))}
         usage_rows = conn.execute(select(llm_usage).where(llm_usage.c.job_id == job_id)).all()
         from plexrecs_assets.store.schema import overseerr_request
         requested: dict[str, list[str]] = {}
@@ -231,8 +241,11 @@ def job_summary(engine: Engine, job_id: int) -> tuple[dict, list[CategorySummary
         elif c.error_msg and c.error_msg.startswith("short: "):
             short = c.error_msg[len("short: "):]
         u = usage.get(c.label)
+        target = targets.get(c.id)
+        _, user_key = split_store_label(c.label)
         summaries.append(CategorySummary(
-            label=c.label, type=c.type, status=c.status, error=c.error_msg, published=published,
+            label=display_label(c.label), user_key=target.user_key if target else user_key,
+            category_id=target.category_id if target else None, type=c.type, status=c.status, error=c.error_msg, published=published,
             dropped=dropped,
             files=[p for p in (c.raw_json_path, c.resolved_json_path, c.pmm_movie_yaml_path, c.pmm_tv_yaml_path) if p],
             prompt_tokens=u["prompt_tokens"] if u else 0, completion_tokens=u["completion_tokens"] if u else 0,

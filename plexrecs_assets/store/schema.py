@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 SPEC_DDL = """
@@ -248,4 +249,37 @@ tmdb_fill_queue = Table(
     Column("queued_at", Text, nullable=False),
     UniqueConstraint("media_type", "tmdb_id", name="ux_tmdb_fill_queue"),
     Index("ix_tmdb_fill_queue_priority", "attempts", "priority"),
+)
+
+# The Plex users PlexRecs recommends for, one row per Tautulli user ever synced
+# (people/users.py, store/users.py). ``user_key`` is stable: a row is never deleted or
+# re-keyed; a user Tautulli no longer lists (or the config leaves out) gets ``active`` 0.
+# ``plays`` and ``last_play_at`` cover the last sync's history window (tautulli.lookback_days).
+users = Table(
+    "users", extra_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_key", Text, nullable=False),
+    Column("tautulli_user_id", Integer, nullable=False),
+    Column("username", Text, nullable=False),
+    Column("friendly_name", Text),
+    Column("email", Text),
+    Column("is_admin", Integer, nullable=False, server_default=text("0")),
+    Column("is_home_user", Integer, nullable=False, server_default=text("0")),
+    Column("active", Integer, nullable=False, server_default=text("1")),
+    Column("plays", Integer, nullable=False, server_default=text("0")),
+    Column("last_play_at", Text),
+    Column("synced_at", Text, nullable=False),
+    UniqueConstraint("user_key", name="ux_users_user_key"),
+    UniqueConstraint("tautulli_user_id", name="ux_users_tautulli_user_id"),
+)
+
+# Which target (user_key, category_id) a category_run row was for (per-person runs); the
+# row's id is the category_run's.
+category_run_target = Table(
+    "category_run_target", extra_metadata,
+    Column("category_run_id", Integer, primary_key=True, autoincrement=False),
+    Column("job_id", Integer, nullable=False),
+    Column("user_key", Text, nullable=False),
+    Column("category_id", Text, nullable=False),
+    Index("ix_category_run_target_job", "job_id"),
 )

@@ -66,6 +66,7 @@ class CategoryContext:
     current: list[dict] = field(default_factory=list)  # the collection as last published (items with "since")
     policy: RotationPolicy = field(default_factory=RotationPolicy)
     rules: CategoryRules | None = None  # set once the seeds are known (prepare/resolve)
+    continuing: set = field(default_factory=set)  # shows the viewer is part-way through (library mode)
 
     def __post_init__(self) -> None:
         self.category = as_category(self.category)

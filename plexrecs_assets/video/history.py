@@ -16,6 +16,10 @@ COMPLETED_PERCENT = 85
 PARTIAL_MIN_PERCENT = 10
 ABANDONED_MAX_EPISODES = 2
 ABANDONED_IDLE_DAYS = 21
+# A movie stopped before this share, and not resumed for a couple of days, was abandoned:
+# a negative signal (the person chose not to finish it), not a weak like.
+ABANDONED_MOVIE_PERCENT = 30
+ABANDONED_MOVIE_IDLE_DAYS = 2
 
 
 @dataclass
@@ -40,6 +44,8 @@ class WatchedTitle:
         if self.medium == "movie":
             if self.completed_plays:
                 return 1.0 + 0.25 * min(self.completed_plays - 1, 2)  # rewatches count extra
+            if self.max_percent < ABANDONED_MOVIE_PERCENT and (now - self.last_watched) / 86400 > ABANDONED_MOVIE_IDLE_DAYS:
+                return -0.4
             return 0.5 if self.max_percent >= 50 else 0.2
         done = len(self.completed_episodes)
         idle_days = (now - self.last_watched) / 86400
@@ -56,9 +62,15 @@ class HistoryRollup:
     titles: dict[tuple[str, str], WatchedTitle]
     rows_read: int
     skipped: Counter
+    # Each person's own rollup, by Tautulli user_id: their plays only, so completion (a show
+    # they dropped is negative) is judged per person, not across the household.
+    by_user: dict[int, dict[tuple[str, str], WatchedTitle]] = field(default_factory=dict)
 
     def as_list(self) -> list[WatchedTitle]:
         return sorted(self.titles.values(), key=lambda t: t.last_watched, reverse=True)
+
+    def user_list(self, user_id: int) -> list[WatchedTitle]:
+        return sorted(self.by_user.get(user_id, {}).values(), key=lambda t: t.last_watched, reverse=True)
 
 
 def _as_int(value) -> int | None:
@@ -88,6 +100,7 @@ def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, in
     """
     rating_key_tmdb = rating_key_tmdb or {}
     titles: dict[tuple[str, str], WatchedTitle] = {}
+    by_user: dict[int, dict[tuple[str, str], WatchedTitle]] = {}
     skipped: Counter = Counter()
     read = 0
     for row in rows:
@@ -127,33 +140,42 @@ def roll_up_history(rows: Iterable[Mapping], *, rating_key_tmdb: Mapping[str, in
         if not title or key is None:
             skipped["missing_title_or_key"] += 1
             continue
-        entry = titles.get((medium, str(key)))
-        if entry is None:
-            entry = titles[(medium, str(key))] = WatchedTitle(
-                medium=medium, title=title, year=year, rating_key=str(key),
-                tmdb_id=rating_key_tmdb.get(str(key)), first_watched=started,
-            )
-        if medium == "tv":
-            if year is not None and (entry.year is None or year < entry.year):
-                entry.year = year
-            guid = row.get("guid")
-            if entry.tvdb_id is None and isinstance(guid, str) and "thetvdb://" in guid:
-                entry.tvdb_id = parse_guids([guid]).tvdb_id
-        entry.plays += 1
         completed = percent >= COMPLETED_PERCENT or (_float(row.get("watched_status")) or 0) >= 1
-        if medium == "movie":
-            entry.completed_plays += int(completed)
-        else:
-            episode = (_as_int(row.get("parent_media_index")), _as_int(row.get("media_index")), _as_int(row.get("rating_key")))
-            entry.episodes.add(episode)
-            if completed:
-                entry.completed_episodes.add(episode)
-        entry.max_percent = max(entry.max_percent, percent)
-        entry.last_watched = max(entry.last_watched, started)
-        entry.first_watched = min(entry.first_watched, started)
-        if user_id is not None:
-            entry.users.add(user_id)
-    return HistoryRollup(titles=titles, rows_read=read, skipped=skipped)
+        targets = [titles] + ([by_user.setdefault(user_id, {})] if user_id is not None else [])
+        for target in targets:  # the household's rollup, and the person's own
+            _add_play(target, row, medium=medium, key=str(key), title=title, year=year, started=started,
+                      percent=percent, completed=completed, user_id=user_id,
+                      rating_key_tmdb=rating_key_tmdb)
+    return HistoryRollup(titles=titles, rows_read=read, skipped=skipped, by_user=by_user)
+
+
+def _add_play(titles: dict, row: Mapping, *, medium: str, key: str, title: str, year: int | None, started: int,
+              percent: int, completed: bool, user_id: int | None, rating_key_tmdb: Mapping[str, int]) -> None:
+    entry = titles.get((medium, key))
+    if entry is None:
+        entry = titles[(medium, key)] = WatchedTitle(
+            medium=medium, title=title, year=year, rating_key=key,
+            tmdb_id=rating_key_tmdb.get(key), first_watched=started,
+        )
+    if medium == "tv":
+        if year is not None and (entry.year is None or year < entry.year):
+            entry.year = year
+        guid = row.get("guid")
+        if entry.tvdb_id is None and isinstance(guid, str) and "thetvdb://" in guid:
+            entry.tvdb_id = parse_guids([guid]).tvdb_id
+    entry.plays += 1
+    if medium == "movie":
+        entry.completed_plays += int(completed)
+    else:
+        episode = (_as_int(row.get("parent_media_index")), _as_int(row.get("media_index")), _as_int(row.get("rating_key")))
+        entry.episodes.add(episode)
+        if completed:
+            entry.completed_episodes.add(episode)
+    entry.max_percent = max(entry.max_percent, percent)
+    entry.last_watched = max(entry.last_watched, started)
+    entry.first_watched = min(entry.first_watched, started)
+    if user_id is not None:
+        entry.users.add(user_id)
 
 
 def _float(value) -> float | None:

@@ -55,5 +55,8 @@ class Candidate:
 
     def for_prompt(self) -> dict:
         f = self.facts
-        return {"id": f.tmdb_id, "title": f.title, "year": f.year, "medium": f.medium,
-                "genres": list(f.genres), "overview": f.overview[:160]}
+        out = {"id": f.tmdb_id, "title": f.title, "year": f.year, "medium": f.medium,
+               "genres": list(f.genres), "overview": f.overview[:160]}
+        if "continue" in self.sources:
+            out["in_progress"] = True
+        return out

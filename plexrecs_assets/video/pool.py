@@ -264,6 +264,10 @@ def build_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], e
     return ranked, stats
 
 
+LIBRARY_TASTE_WEIGHT = 6.0
+CONTINUE_BONUS = 4.0  # a show the viewer started and has not finished is the first thing to watch next
+
+
 def library_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts], executor: ThreadPoolExecutor,
                  *, needed: int, taken: set, meter: RequestMeter,
                  misses: Misses | None = None) -> tuple[list[Candidate], dict]:
@@ -277,8 +281,16 @@ def library_pool(ctx: CategoryContext, tmdb: TmdbFacts, seeds: list[TitleFacts],
     uncached = [k for k in keys if k not in facts]
     missing = uncached[:meter.left]
     facts.update(tmdb.many_details(missing, executor, misses, meter=meter))
-    pool = [Candidate(f, fit_score(f, terms, ctx.taste) + 2.0 * seed_closeness(f, ctx.rules), {"library"})
-            for f in facts.values() if ctx.exclusion(f) is None]
+    fitting = [f for f in facts.values() if ctx.exclusion(f) is None]
+    # Every owned title already obeys the category's filters, so what ranks "watch next" is the
+    # viewer's own taste: their affinity, scaled to this pool, weighs more than the topic terms.
+    affinity = {f.key: ctx.taste.affinity(f) for f in fitting}
+    top = max(affinity.values(), default=0.0) or 1.0
+    pool = [Candidate(f, fit_score(f, terms, ctx.taste) + 2.0 * seed_closeness(f, ctx.rules)
+                      + LIBRARY_TASTE_WEIGHT * max(0.0, affinity[f.key]) / top
+                      + (CONTINUE_BONUS if f.key in ctx.continuing else 0.0),
+                      {"library", "continue"} if f.key in ctx.continuing else {"library"})
+            for f in fitting]
     pool.sort(key=lambda c: (-c.score, c.facts.tmdb_id))
     return pool, {"target": POOL_FACTOR * needed, "owned_unwatched": len(keys), "fresh_on_topic": len(pool),
                   "tmdb_requests": meter.count, "max_tmdb_requests": meter.limit,

@@ -117,3 +117,38 @@ def build_taste_profile(
         genre_weights=blend(genre_long, genre_recent), keyword_weights=blend(kw_long, kw_recent),
         recency_weight=recency_weight, seen=seen,
     )
+
+
+@dataclass
+class PersonTaste:
+    """One person's taste and what they have watched, from their own plays only.
+
+    ``watched`` holds every title they played (any medium); ``continuing`` the shows among them
+    they started and have not finished (nor dropped): "watch next" may offer those, nothing else
+    they watched."""
+
+    user_key: str
+    profile: TasteProfile
+    watched: set[tuple[str, int]] = field(default_factory=set)
+    continuing: set[tuple[str, int]] = field(default_factory=set)
+
+    def seen_for(self, mode: str) -> set[tuple[str, int]]:
+        return self.watched - self.continuing if mode == "library" else set(self.watched)
+
+
+def person_taste(user_key: str, watched: list[WatchedTitle], facts: dict[tuple[str, int], TitleFacts], *,
+                 now: float, recency_weight: float, leaf_counts: dict[tuple[str, int], int]) -> PersonTaste:
+    """``leaf_counts`` (a show's episodes in the library) tells a finished show from one in progress."""
+    profile = build_taste_profile(watched, facts, now=now, recency_weight=recency_weight)
+    keys: set[tuple[str, int]] = set()
+    continuing: set[tuple[str, int]] = set()
+    for title in watched:
+        if not title.tmdb_id:
+            continue
+        key = (title.medium, title.tmdb_id)
+        keys.add(key)
+        if title.medium == "tv" and title.signal(now) > 0:
+            episodes = leaf_counts.get(key)
+            if episodes and len(title.completed_episodes) < episodes:
+                continuing.add(key)
+    return PersonTaste(user_key=user_key, profile=profile, watched=keys, continuing=continuing)

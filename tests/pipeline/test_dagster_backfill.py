@@ -1,6 +1,8 @@
-"""The Dagster UI's way of working: a partition backfill through dagster-webserver and the
-daemon (real processes on loopback), covering non-adjacent categories plus upstream, one of
-them with a label Dagster would refuse as a partition key (the partitions are category ids)."""
+"""The Dagster UI's way of working: partition backfills through dagster-webserver and the
+daemon (real processes on loopback). The daemon's sensor fills the ``user`` dimension from
+Tautulli; then one backfill covers non-adjacent household categories plus upstream (one with a
+label Dagster would refuse as a partition key: the partitions are category ids), and a second
+covers one person (every per-person category for ``samvoid``)."""
 from __future__ import annotations
 
 import os
@@ -69,23 +71,14 @@ def test_backfill_of_two_categories_from_the_ui(demo_suite, tmp_path):
             except (httpx.HTTPError, ValueError, KeyError, TypeError):
                 pass
             time.sleep(1)
-        params = {"assetSelection": [{"path": [k]} for k in ("watch_history", "plex_inventory", "taste_profile",
-                                                             "raw_recs", "resolved_recs", "pmm_collections")],
-                  "partitionNames": [default_category_id(label) for label in ("True Crime", "Cozy", "A|B, [C]")],
-                  "fromFailure": False}
-        launched = httpx.post(f"{url}/graphql", json={"query": LAUNCH, "variables": {"p": params}}, timeout=60).json()
-        outcome = launched["data"]["launchPartitionBackfill"]
-        assert outcome["__typename"] == "LaunchBackfillSuccess", outcome
-        backfill_id = outcome["backfillId"]
-        backfill = {}
-        while time.monotonic() < deadline + 120:
-            backfill = httpx.post(f"{url}/graphql", json={"query": STATUS, "variables": {"id": backfill_id}},
-                                  timeout=60).json()["data"]["partitionBackfillOrError"]
-            if backfill["status"].startswith("COMPLETED") and backfill["runs"] and \
-                    all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in backfill["runs"]):
-                break
-            time.sleep(2)
-        assert backfill["status"] == "COMPLETED_SUCCESS", backfill
+        users = _wait_for_user_partitions(home, deadline)
+        assert users[0] == "household" and {"dana-p", "samvoid", "riley-kids"} <= set(users)
+        assets = ("watch_history", "plex_inventory", "taste_profile", "plex_users", "person_tastes",
+                  "raw_recs", "resolved_recs", "pmm_collections")
+        household = [f"{default_category_id(label)}|household" for label in ("True Crime", "Cozy", "A|B, [C]")]
+        _backfill(url, assets, household, deadline)
+        one_person = [f"{c}|samvoid" for c in ("movies-for-you", "shows-for-you", "documentaries-for-you")]
+        _backfill(url, assets, one_person, deadline + 120)
     finally:
         for proc in procs:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -96,5 +89,44 @@ def test_backfill_of_two_categories_from_the_ui(demo_suite, tmp_path):
                 os.killpg(proc.pid, signal.SIGKILL)
     conn = sqlite3.connect(tmp_path / "data" / "plexrecs.sqlite")
     assert {s for (s,) in conn.execute("select status from job_run")} == {"success"}
-    published = dict(conn.execute("select label, status from category_run"))
-    assert published == {"True Crime": "success", "Cozy": "success", "A|B, [C]": "success"}
+    published = {(user, category): status for user, category, status in conn.execute(
+        "select t.user_key, t.category_id, r.status from category_run r "
+        "join category_run_target t on t.category_run_id = r.id")}
+    assert published == {("household", default_category_id("True Crime")): "success",
+                         ("household", default_category_id("Cozy")): "success",
+                         ("household", default_category_id("A|B, [C]")): "success",
+                         ("samvoid", "movies-for-you"): "success", ("samvoid", "shows-for-you"): "success",
+                         ("samvoid", "documentaries-for-you"): "success"}
+    playlists = sorted(p.name for p in (tmp_path / "data" / "kometa" / "playlists").iterdir())
+    assert playlists == ["samvoid--documentaries-for-you.yml", "samvoid--movies-for-you.yml",
+                         "samvoid--shows-for-you.yml"]
+
+
+def _wait_for_user_partitions(home: Path, deadline: float) -> list[str]:
+    """The user partition keys once the daemon's sensor has added the demo's people."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        while time.monotonic() < deadline:
+            keys = list(instance.get_dynamic_partitions("users"))
+            if len(keys) >= 4:
+                return keys
+            time.sleep(1)
+    raise AssertionError("the user_partitions_sensor did not add the users in time")
+
+
+def _backfill(url: str, assets, partitions: list[str], deadline: float) -> None:
+    params = {"assetSelection": [{"path": [k]} for k in assets], "partitionNames": partitions, "fromFailure": False}
+    launched = httpx.post(f"{url}/graphql", json={"query": LAUNCH, "variables": {"p": params}}, timeout=60).json()
+    outcome = launched["data"]["launchPartitionBackfill"]
+    assert outcome["__typename"] == "LaunchBackfillSuccess", outcome
+    backfill_id = outcome["backfillId"]
+    backfill = {}
+    while time.monotonic() < deadline + 120:
+        backfill = httpx.post(f"{url}/graphql", json={"query": STATUS, "variables": {"id": backfill_id}},
+                              timeout=60).json()["data"]["partitionBackfillOrError"]
+        if backfill["status"].startswith("COMPLETED") and backfill["runs"] and \
+                all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in backfill["runs"]):
+            break
+        time.sleep(2)
+    assert backfill["status"] == "COMPLETED_SUCCESS", backfill

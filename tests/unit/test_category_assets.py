@@ -18,6 +18,7 @@ from plexrecs_assets import outputs
 from plexrecs_assets.config import load_app_config
 from plexrecs_assets.defs.shared.fakes import (
     FakeLlmResource, FakeOverseerrResource, FakePlexResource, FakeTautulliResource, FakeTmdbResource)
+from plexrecs_assets.defs.people.assets import person_tastes, plex_users
 from plexrecs_assets.defs.video_recs.household import plex_inventory, taste_profile, watch_history
 from plexrecs_assets.defs.video_recs.assets import build_category_assets
 from plexrecs_assets.defs.video_recs.checks import (
@@ -88,8 +89,18 @@ def _resources(config: Path, tmp_path: Path, *, answers: list | None = None) -> 
                                                log_path=str(tmp_path / "overseerr.jsonl"))}
 
 
+HOUSEHOLD_PAIR = "crime-nights|household"  # category × user
+
+
+def _instance() -> DagsterInstance:
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("users", ["household"])
+    return instance
+
+
 def _assets(config: Path) -> list:
-    return [watch_history, plex_inventory, taste_profile, *build_category_assets(category_partitions(config)),
+    return [watch_history, plex_inventory, taste_profile, plex_users, person_tastes,
+            *build_category_assets(category_partitions(config)),
             resolved_not_owned, resolved_not_seen, resolved_not_recent, resolved_on_topic, pmm_files_valid]
 
 
@@ -104,8 +115,8 @@ def _resolved(config: Path) -> dict:
 
 def test_a_category_goes_from_the_llm_answer_to_kometa_files_and_requests_with_fake_services(tmp_path):
     config = _config(tmp_path)
-    result = materialize(_assets(config), partition_key="crime-nights", resources=_resources(config, tmp_path),
-                         instance=DagsterInstance.ephemeral())
+    result = materialize(_assets(config), partition_key=HOUSEHOLD_PAIR, resources=_resources(config, tmp_path),
+                         instance=_instance())
     assert result.success
     assert all(c.passed for c in result.get_asset_check_evaluations())
 
@@ -142,9 +153,9 @@ def test_off_topic_and_unknown_llm_picks_are_dropped_and_the_gap_is_filled_from_
         {"title": "Star Wars", "year": 1977, "medium": "movie", "why": "", "keywords": [], "tmdb_id": 11},
         {"title": "A Film Nobody Made", "year": 2001, "medium": "movie", "why": "", "keywords": [], "tmdb_id": None},
         {"title": "Scarface", "year": 1983, "medium": "movie", "why": "", "keywords": [], "tmdb_id": 111}]}
-    result = materialize(_assets(config), partition_key="crime-nights",
+    result = materialize(_assets(config), partition_key=HOUSEHOLD_PAIR,
                          resources=_resources(config, tmp_path, answers=[answer]),
-                         instance=DagsterInstance.ephemeral())
+                         instance=_instance())
     assert result.success
     doc = _resolved(config)
     assert (111, "llm") in {(i["tmdb_id"], i["source"]) for i in doc["items"]}
@@ -156,17 +167,17 @@ def test_off_topic_and_unknown_llm_picks_are_dropped_and_the_gap_is_filled_from_
 
 def test_when_every_category_fails_the_previous_kometa_files_stay(tmp_path):
     config = _config(tmp_path)
-    assert materialize(_assets(config), partition_key="crime-nights", resources=_resources(config, tmp_path),
-                       instance=DagsterInstance.ephemeral()).success
+    assert materialize(_assets(config), partition_key=HOUSEHOLD_PAIR, resources=_resources(config, tmp_path),
+                       instance=_instance()).success
     movie_file = _movie_file(config)
     before = movie_file.read_text()
 
     # Six wanted now, so the three kept picks leave a gap the LLM must fill, and it cannot.
     (config / "categories.yml").write_text(yaml.safe_dump({"categories": [{**CATEGORY, "recs": 6}]}), encoding="utf-8")
     not_json = [["not", "an", "object"], ["still", "not"]]  # the answer and its one repair attempt
-    result = materialize(_assets(config), partition_key="crime-nights",
+    result = materialize(_assets(config), partition_key=HOUSEHOLD_PAIR,
                          resources=_resources(config, tmp_path, answers=not_json),
-                         instance=DagsterInstance.ephemeral(), raise_on_error=False)
+                         instance=_instance(), raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "every category failed" in failure.step_failure_data.error.message
@@ -180,10 +191,10 @@ def test_resolved_recs_alone_takes_the_latest_raw_recs_of_an_earlier_run(tmp_pat
     """As in the UI: materialize only resolved_recs (and its checks); its input is the raw draft
     the last run stored, not a path looked up in the store."""
     config = _config(tmp_path)
-    instance = DagsterInstance.ephemeral()
-    assert materialize(_assets(config), partition_key="crime-nights", resources=_resources(config, tmp_path),
+    instance = _instance()
+    assert materialize(_assets(config), partition_key=HOUSEHOLD_PAIR, resources=_resources(config, tmp_path),
                        instance=instance).success
-    result = materialize(_assets(config), partition_key="crime-nights", resources=_resources(config, tmp_path),
+    result = materialize(_assets(config), partition_key=HOUSEHOLD_PAIR, resources=_resources(config, tmp_path),
                          instance=instance, selection=["resolved_recs"])
     assert result.success
     with sqlite3.connect(load_app_config(config).paths.db_path) as conn:

@@ -118,3 +118,33 @@ def test_a_store_whose_version_rows_were_emptied_still_upgrades(release_db):
         conn.execute("DELETE FROM schema_version")
     assert migrate(release_db) == LATEST
     assert _columns(release_db, "recommendation_event")[-2:] == ["user_key", "category_id"]
+
+
+def test_migration_4_adds_users_and_category_run_target(tmp_path):
+    db = tmp_path / "new.sqlite"
+    assert LATEST == 4 and migrate(db) == 4
+    assert _columns(db, "users") == [
+        "id", "user_key", "tautulli_user_id", "username", "friendly_name", "email", "is_admin", "is_home_user",
+        "active", "plays", "last_play_at", "synced_at"]
+    assert _columns(db, "category_run_target") == ["category_run_id", "job_id", "user_key", "category_id"]
+    schema = _schema(db)
+    assert "ix_category_run_target_job" in schema
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO users (user_key, tautulli_user_id, username, synced_at) VALUES ('dana', 1, 'dana', 'x')")
+        row = conn.execute("SELECT is_admin, is_home_user, active, plays, last_play_at FROM users").fetchone()
+        assert row == (0, 0, 1, 0, None)
+        for duplicate in ("('dana', 2, 'other', 'x')", "('other', 1, 'other', 'x')"):  # both keys are unique
+            with pytest.raises(sqlite3.IntegrityError):
+                conn.execute(f"INSERT INTO users (user_key, tautulli_user_id, username, synced_at) VALUES {duplicate}")
+
+
+def test_release_store_upgrades_to_version_4_with_the_new_tables(release_db):
+    before = {t: _rows(release_db, t) for t in ("job_run", "category_run", "recommendation_history", "run_link")}
+    assert "users" not in _schema(release_db)
+    assert migrate(release_db) == 4
+    schema = _schema(release_db)
+    assert {"users", "category_run_target", "ix_category_run_target_job"} <= set(schema)
+    assert {t: _rows(release_db, t) for t in before} == before
+    assert _rows(release_db, "users") == [] and _rows(release_db, "category_run_target") == []
+    with sqlite3.connect(release_db) as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4]

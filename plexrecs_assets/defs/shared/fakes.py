@@ -41,6 +41,9 @@ class FakeTautulliClient(_FakeClient):
     def listed_user_ids(self) -> set[int]:
         return {int(u["user_id"]) for u in self.users if u.get("user_id") is not None}
 
+    def get_users(self) -> list[dict]:
+        return [dict(u) for u in self.users]
+
     def iter_history(self, after: date | None = None, **_filters):
         for row in self.rows:
             started = row.get("date") if isinstance(row, dict) else None
@@ -71,9 +74,11 @@ class FakePlexClient(_FakeClient):
         self.items = [PlexItem(**i) for i in items]
 
     def inventory(self, page_size: int = 100) -> InventoryScan:
+        media = {i.media_type for i in self.items}
         return InventoryScan(items=list(self.items),
                              legacy_without_tmdb=sum(1 for i in self.items if i.tmdb_id is None),
-                             sections_scanned=len({i.section_id for i in self.items}))
+                             sections_scanned=len({i.section_id for i in self.items}),
+                             section_titles={m: ["Movies" if m == "movie" else "TV Shows"] for m in sorted(media)})
 
 
 class FakePlexResource(PlexResource):

@@ -26,8 +26,10 @@ from pydantic import PrivateAttr
 
 from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets import outputs
-from plexrecs_assets.config import load_app_config, load_categories
+from plexrecs_assets.config import load_app_config
 from plexrecs_assets.dagster_runs import LOCK_TAG, fail_orphaned_runs, owner_tags
+from plexrecs_assets.keys import HOUSEHOLD
+from plexrecs_assets.run_blocks import range_pairs
 from plexrecs_assets.store import runs
 from plexrecs_assets.store.db import Engine, init_db
 
@@ -41,14 +43,12 @@ def run_mode(tags) -> str:
     return tags.get("plexrecs/mode", "ui")
 
 
-def run_partition_keys(tags, category_ids: list[str]) -> list[str] | None:
-    """The categories a run covers, from Dagster's partition tags (None: unpartitioned)."""
-    if "dagster/partition" in tags:
-        return [tags["dagster/partition"]]
-    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
-    if start in category_ids and end in category_ids:
-        return category_ids[category_ids.index(start): category_ids.index(end) + 1]
-    return None
+def run_partition_keys(tags, category_ids: list[str], user_keys: list[str] | None = None) -> list[str] | None:
+    """The ``<category id>|<user key>`` pairs a run covers, from Dagster's partition tags
+    (None: unpartitioned). ``category_ids`` in partition order, ``user_keys`` the dynamic
+    dimension's keys."""
+    pairs = range_pairs(tags, category_ids, user_keys or [HOUSEHOLD])
+    return None if pairs is None else [f"{c}|{u}" for c, u in pairs]
 
 
 def _failure_text(event) -> str | None:
@@ -112,9 +112,12 @@ class RunRecord(ConfigurableResource):
             outputs.clean_stale_temp_files(app.paths.pmm_out_dir, outputs.PMM_TEMP_PATTERNS)
             fail_orphaned_runs(instance, self._db_path, current_run_id=run.run_id)
 
-        ids = [c.id for c in load_categories(self.config_dir)]
+        from plexrecs_assets.defs.video_recs.partitions import USERS_PARTITION_NAME, category_ids
+
+        user_keys = list(instance.get_dynamic_partitions(USERS_PARTITION_NAME))
         self._job_id = runs.job_for_dagster_run(self._engine, run.run_id, mode=run_mode(run.tags),
-                                                partition_keys=run_partition_keys(run.tags, ids),
+                                                partition_keys=run_partition_keys(run.tags, category_ids(self.config_dir),
+                                                                                  user_keys),
                                                 on_new_job=on_new_job)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
@@ -138,9 +141,12 @@ class RunRecord(ConfigurableResource):
             raise RuntimeError("RunRecord is used outside a run")
         return self._job_id
 
-    def start_category(self, label: str, category_type: str) -> int:
-        """The category's row in this run (shared by the steps of the run), marked in progress."""
-        return runs.start_category(self.engine, self.job_id, label, category_type)
+    def start_category(self, label: str, category_type: str, *, category_id: str | None = None,
+                       user_key: str = HOUSEHOLD) -> int:
+        """The pair's row in this run (shared by the steps of the run), marked in progress.
+        ``label`` is the pair's keys.store_label."""
+        return runs.start_category(self.engine, self.job_id, label, category_type, category_id=category_id,
+                                   user_key=user_key)
 
     def category_file(self, category_run_id: int, **paths: str) -> None:
         """A file the category wrote in this run (the spec's path columns)."""

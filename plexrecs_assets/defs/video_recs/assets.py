@@ -1,9 +1,11 @@
-"""Per-category assets: the LLM's answer, the verified picks, and the Kometa files.
+"""Per-pair assets: the LLM's answer, the verified picks, and the Kometa files.
 
-Each is partitioned by category with a single-run backfill policy: one run covers every
-selected category, and the categories' LLM and TMDb calls go out concurrently inside the step.
-A category that fails is recorded as failed and the others still publish; the step only
-fails when every category in it failed.
+Each is partitioned by ``category × user`` (partitions.py) with a single-run backfill policy:
+one run covers every selected pair, and the pairs' LLM and TMDb calls go out concurrently
+inside the step. A pair that fails is recorded as failed and the others still publish; the
+step only fails when every pair in it failed. The household's pairs publish Kometa
+collections; a person's library-mode pairs a Kometa playlist synced to them; a person's
+discover pairs their resolved JSON (served by the API).
 """
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -39,7 +41,13 @@ from plexrecs_assets.store import runs
 from plexrecs_assets.video.category import CategoryFailed, Prepared, TokenBudget, Usage
 from plexrecs_assets.engines import Recommender
 from plexrecs_assets.engines.llm import LlmRecommender
-from plexrecs_assets.publish.outlets import KometaCollections, OverseerrRequests, Publisher
+from plexrecs_assets.publish.outlets import KometaCollections, KometaPlaylists, OverseerrRequests, Publisher, Target
+from plexrecs_assets.config import Category
+from plexrecs_assets.defs.people.assets import People
+from plexrecs_assets.defs.video_recs.partitions import pair_of
+from plexrecs_assets.keys import HOUSEHOLD, display_label, store_label
+from plexrecs_assets.people.users import Person
+from plexrecs_assets.video.taste import PersonTaste
 from plexrecs_assets.video.tmdb_facts import Misses, TmdbFacts
 
 GROUP = "recommendations"
@@ -98,13 +106,62 @@ def category_workers(app, engine, job_id: int, tmdb: TmdbResource, llm: LlmResou
         yield Workers(TmdbFacts(tmdb_client, engine), recommender, io_pool, cat_pool)
 
 
-def _selected_categories(context: AssetExecutionContext, settings: PlexRecsSettings):
-    """(app config, categories by label, this step's labels in YAML-partition order).
+@dataclass(frozen=True)
+class Pair:
+    """One partition of this step: a category for one person (or the household)."""
+    key: str  # the partition key, ``<category id>|<user key>``
+    category: Category
+    user_key: str
+    person: Person | None = None
 
-    Partition keys are category ids; the store rows and the documents keep the label."""
-    categories = settings.categories()
-    label_of = {c.id: label for label, c in categories.items()}
-    return settings.app(), categories, [label_of[k] for k in context.partition_keys if k in label_of]
+    @property
+    def store_label(self) -> str:
+        return store_label(self.category.label, self.user_key)
+
+    @property
+    def display(self) -> str:
+        return display_label(self.store_label)
+
+    @property
+    def target(self) -> Target:
+        if self.person is None:
+            return Target(store_label=self.store_label)
+        return Target(user_key=self.user_key, name=self.person.name, username=self.person.username,
+                      store_label=self.store_label)
+
+    def taste(self, household: TasteProfile, tastes: dict | None) -> dict:
+        """``category_context`` arguments of the pair's viewer: taste, seen keys (None: the
+        profile's own) and the shows they are part-way through."""
+        if self.person is None:
+            return {"taste": household}
+        taste: PersonTaste = (tastes or {})[self.user_key]
+        return {"taste": taste.profile, "seen_keys": taste.seen_for(self.category.mode),
+                "continuing": taste.continuing if self.category.mode == "library" else set()}
+
+
+def _selected_pairs(context: AssetExecutionContext, settings: PlexRecsSettings, people: People | None):
+    """(app config, this step's pairs in partition order).
+
+    A pair the category does not serve (a household category for a person, or the reverse),
+    or a person no longer among the users, is left out and logged."""
+    categories = {c.id: c for c in settings.categories().values()}
+    persons = people.by_key() if people is not None else {}
+    pairs: list[Pair] = []
+    for key in context.partition_keys:
+        category_id, user_key = pair_of(key)
+        category = categories.get(category_id)
+        if category is None:
+            continue
+        if not category.serves(user_key):
+            context.log.debug(f"{key}: category {category.label!r} (audience {category.audience}) does not serve "
+                              f"{user_key!r}; skipped")
+            continue
+        if user_key != HOUSEHOLD and user_key not in persons:
+            context.log.warning(f"{key}: {user_key!r} is not among the users (Tautulli, users.include/exclude); "
+                                "skipped")
+            continue
+        pairs.append(Pair(key=key, category=category, user_key=user_key, person=persons.get(user_key)))
+    return settings.app(), pairs
 
 
 def _pool_doc(prepared: Prepared) -> dict:
@@ -122,8 +179,9 @@ def _prepared_from_draft(draft: CategoryDraft) -> Prepared:
     )
 
 
-def _failure(category, job_id: int, message: str) -> CategoryFailure:
-    return CategoryFailure(category_id=category.id, label=category.label, job_id=job_id, error=message)
+def _failure(pair: Pair, job_id: int, message: str) -> CategoryFailure:
+    return CategoryFailure(category_id=pair.category.id, label=pair.category.label, job_id=job_id, error=message,
+                           user_key=pair.user_key)
 
 
 def _upstream_failure(run_record: RunRecord, cat_id: int, doc, what: str) -> str:
@@ -138,10 +196,11 @@ def _upstream_failure(run_record: RunRecord, cat_id: int, doc, what: str) -> str
 
 
 def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_record: RunRecord, tmdb: TmdbResource,
-             llm: LlmResource, taste_profile: TasteProfile, plex_inventory: Inventory) -> Output:
+             llm: LlmResource, taste_profile: TasteProfile, plex_inventory: Inventory, plex_users: People,
+             person_tastes: dict) -> Output:
     engine, job_id = run_record.engine, run_record.job_id
     with service_failures():
-        app, categories, labels = _selected_categories(context, settings)
+        app, pairs = _selected_pairs(context, settings, plex_users)
         now = run_now(context)
         generated_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         results: dict[str, str | None] = {}
@@ -152,50 +211,54 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_rec
         with category_workers(app, engine, job_id, tmdb, llm) as w:
             facts, recommender, io_pool, cat_pool = w.facts, w.engine, w.io_pool, w.cat_pool
 
-            def one(label: str) -> tuple[str, str | None, Usage, int, Prepared | None]:
-                category = categories[label]
-                cat_id = run_record.start_category(label, category.type)
+            def one(pair: Pair) -> tuple[Pair, str | None, Usage, int, Prepared | None]:
+                category = pair.category
+                cat_id = run_record.start_category(pair.store_label, category.type, category_id=category.id,
+                                                   user_key=pair.user_key)
                 usage = Usage()  # outlives a failure: tokens spent on a failed category still count
-                misses = tmdb_misses[label] = Misses()
+                misses = tmdb_misses[pair.display] = Misses()
                 try:
-                    ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys,
-                                           now=now, job_id=job_id)
+                    ctx = category_context(app, category, engine, inventory_keys=plex_inventory.keys, now=now,
+                                           job_id=job_id, store_label=pair.store_label,
+                                           **pair.taste(taste_profile, person_tastes))
                     prepared = recommender.prepare(ctx, facts, io_pool, generated_at, usage, misses=misses,
                                                    max_missing_share=app.tmdb.max_missing_share)
-                    raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, category.id)
+                    raw_path = outputs.raw_json_path(app.paths.json_out_dir, job_id, category.id, pair.user_key)
                     pool_doc = _pool_doc(prepared)
-                    outputs.atomic_write_json(raw_path, prepared.raw)
+                    outputs.atomic_write_json(raw_path, {**prepared.raw, "user_key": pair.user_key})
                     outputs.atomic_write_json(raw_path.with_name(raw_path.name.replace(".raw.json", ".pool.json")),
                                               pool_doc)
                     run_record.category_file(cat_id, raw_json_path=str(raw_path))
-                    documents[category.id] = CategoryDraft(
-                        category_id=category.id, label=label, job_id=job_id, raw=prepared.raw,
-                        pool=CategoryPool.model_validate(pool_doc), raw_json_path=str(raw_path))
-                    return label, None, usage, cat_id, prepared
+                    documents[pair.key] = CategoryDraft(
+                        category_id=category.id, label=category.label, job_id=job_id, raw=prepared.raw,
+                        pool=CategoryPool.model_validate(pool_doc), raw_json_path=str(raw_path),
+                        user_key=pair.user_key)
+                    return pair, None, usage, cat_id, prepared
                 except Exception as exc:  # one category's failure must not stop the others
                     message = _fail_message(exc)
                     run_record.category_failed(cat_id, message)
-                    documents[category.id] = _failure(category, job_id, message)
-                    return label, message, usage, cat_id, None
+                    documents[pair.key] = _failure(pair, job_id, message)
+                    return pair, message, usage, cat_id, None
 
-            for label, error, usage, cat_id, prepared in cat_pool.map(one, labels):
-                results[label] = error
+            for pair, error, usage, cat_id, prepared in cat_pool.map(one, pairs):
+                results[pair.display] = error
                 if prepared is not None:
                     stats = prepared.pool_stats
-                    pool_rows.append({"category": label, "kept": len(prepared.kept), "left": len(prepared.left),
+                    pool_rows.append({"category": pair.display, "kept": len(prepared.kept), "left": len(prepared.left),
                                       "needed": prepared.raw.get("needed"), "pool": len(prepared.pool),
                                       "tmdb_requests": stats.get("tmdb_requests"),
                                       "max_tmdb_requests": stats.get("max_tmdb_requests"),
                                       "stopped_by": stats.get("stopped_by")})
                 if usage.calls:
-                    runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=label,
+                    runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=pair.store_label,
                                       model=usage.model or app.recommender.model, calls=usage.calls,
                                       prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
-                    usage_rows.append({"category": label, "model": usage.model, "prompt_tokens": usage.prompt_tokens,
+                    usage_rows.append({"category": pair.display, "model": usage.model,
+                                       "prompt_tokens": usage.prompt_tokens,
                                        "completion_tokens": usage.completion_tokens})
             tmdb_requests = facts.requests
         return _step_output(context, results, documents, {
-            "categories": len(labels),
+            "categories": len(pairs),
             "llm_usage": markdown_table(usage_rows, limit=None),
             "prompt_tokens": sum(r["prompt_tokens"] for r in usage_rows),
             "completion_tokens": sum(r["completion_tokens"] for r in usage_rows),
@@ -208,10 +271,10 @@ def raw_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_rec
 
 def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, run_record: RunRecord,
                   tmdb: TmdbResource, llm: LlmResource, taste_profile: TasteProfile, plex_inventory: Inventory,
-                  raw_recs: dict) -> Output:
+                  plex_users: People, person_tastes: dict, raw_recs: dict) -> Output:
     engine, job_id = run_record.engine, run_record.job_id
     with service_failures():
-        app, categories, labels = _selected_categories(context, settings)
+        app, pairs = _selected_pairs(context, settings, plex_users)
         now_dt = run_now(context)
         results: dict[str, str | None] = {}
         documents: dict[str, CategoryResult | CategoryFailure] = {}
@@ -220,24 +283,28 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
         with category_workers(app, engine, job_id, tmdb, llm) as w:
             facts, recommender, io_pool, cat_pool = w.facts, w.engine, w.io_pool, w.cat_pool
 
-            def one(label: str):
-                category = categories[label]
-                cat_id = run_record.start_category(label, category.type)
-                draft = raw_recs.get(category.id)
+            def one(pair: Pair):
+                category = pair.category
+                cat_id = run_record.start_category(pair.store_label, category.type, category_id=category.id,
+                                                   user_key=pair.user_key)
+                draft = raw_recs.get(pair.key)
                 if not isinstance(draft, CategoryDraft):
                     message = _upstream_failure(run_record, cat_id, draft, "raw_recs")
-                    documents[category.id] = _failure(category, job_id, message)
-                    return label, message, None
+                    documents[pair.key] = _failure(pair, job_id, message)
+                    return pair, message, None
                 raw_path = draft.raw_json_path
                 usage = Usage()  # top-up rounds of a category that then fails still count
                 try:
-                    ctx = category_context(app, category, engine, taste_profile, plex_inventory.keys,
-                                           now=now_dt, job_id=job_id)
+                    ctx = category_context(app, category, engine, inventory_keys=plex_inventory.keys, now=now_dt,
+                                           job_id=job_id, store_label=pair.store_label,
+                                           **pair.taste(taste_profile, person_tastes))
                     prepared = _prepared_from_draft(draft)
                     resolution = recommender.resolve(ctx, prepared, facts, io_pool, usage,
                                                      max_missing_share=app.tmdb.max_missing_share)
                     now = ctx.now_iso
-                    doc = {"category": label, "resolved_at": now, "items": resolution.items,
+                    doc = {"category": category.label, "category_id": category.id, "user_key": pair.user_key,
+                           "audience": category.audience,
+                           "resolved_at": now, "items": resolution.items,
                            "dropped": resolution.dropped, "rejected": resolution.rejected,
                            "sources": resolution.sources, "diversity": resolution.diversity,
                            "mode": ctx.mode, "short": resolution.short,
@@ -248,7 +315,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
                                                     for i in resolution.left]},
                            "pool_stats": prepared.raw.get("pool_stats") or {},
                            "rules": ctx.rules.to_json() if ctx.rules else None, "tmdb": resolution.tmdb}
-                    path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, category.id)
+                    path = outputs.resolved_json_path(app.paths.json_out_dir, job_id, category.id, pair.user_key)
                     # Checked against the document model before anything is written.
                     resolved = ResolvedRecs.model_validate(doc)
                     outputs.atomic_write_json(path, document_json(resolved))
@@ -256,29 +323,30 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
                         # Nothing on topic to publish is not success; the published collection stays as it was.
                         raise CategoryFailed(f"short: {resolution.short['reason']}" if resolution.short
                                              else "short: nothing to publish")
-                    history_store.record_published(engine, job_id, label, TargetKey.household(category.id), resolution.items, now)
+                    history_store.record_published(engine, job_id, pair.store_label,
+                                                   TargetKey(pair.user_key, category.id), resolution.items, now)
                     run_record.category_file(cat_id, resolved_json_path=str(path), raw_json_path=raw_path)
-                    documents[category.id] = CategoryResult(
-                        category_id=category.id, label=label, job_id=job_id, resolved=resolved,
-                        resolved_json_path=str(path), raw_json_path=raw_path)
-                    return label, None, resolution
+                    documents[pair.key] = CategoryResult(
+                        category_id=category.id, label=category.label, job_id=job_id, resolved=resolved,
+                        resolved_json_path=str(path), raw_json_path=raw_path, user_key=pair.user_key)
+                    return pair, None, resolution
                 except Exception as exc:
                     message = _fail_message(exc)
                     run_record.category_failed(cat_id, message)
-                    documents[category.id] = _failure(category, job_id, message)
-                    return label, message, None
+                    documents[pair.key] = _failure(pair, job_id, message)
+                    return pair, message, None
                 finally:
                     if usage.calls:
-                        runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=label,
+                        runs.record_usage(engine, job_id=job_id, category_run_id=cat_id, label=pair.store_label,
                                           model=usage.model or app.recommender.model, calls=usage.calls,
                                           prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens)
 
-            for label, error, resolution in cat_pool.map(one, labels):
-                results[label] = error
+            for pair, error, resolution in cat_pool.map(one, pairs):
+                results[pair.display] = error
                 if resolution is not None:
                     if resolution.short:
-                        shorts[label] = resolution.short["reason"]
-                    rows.append({"category": label, "published": len(resolution.items),
+                        shorts[pair.display] = resolution.short["reason"]
+                    rows.append({"category": pair.display, "published": len(resolution.items),
                                  "kept": resolution.kept, "added": len(resolution.items) - resolution.kept,
                                  "removed": len(resolution.left), "short": "yes" if resolution.short else "",
                                  "dropped": sum(resolution.dropped.values()),
@@ -286,7 +354,7 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
                                  "sources": ", ".join(f"{k}={v}" for k, v in sorted(resolution.sources.items())),
                                  "first": ", ".join(i["title"] for i in resolution.items[:3])})
         return _step_output(context, results, documents, {
-            "categories": len(labels),
+            "categories": len(pairs),
             "published_items": sum(r["published"] for r in rows),
             "preview": markdown_table(rows, limit=None),
             "short_categories": MetadataValue.json(shorts),
@@ -294,31 +362,42 @@ def resolved_recs(context: AssetExecutionContext, settings: PlexRecsSettings, ru
 
 
 def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings, run_record: RunRecord,
-                    overseerr: OverseerrResource, resolved_recs: dict) -> MaterializeResult:
+                    overseerr: OverseerrResource, plex_inventory: Inventory, plex_users: People,
+                    resolved_recs: dict) -> MaterializeResult:
     engine, job_id = run_record.engine, run_record.job_id
     with service_failures():
-        app, categories, labels = _selected_categories(context, settings)
+        app, pairs = _selected_pairs(context, settings, plex_users)
+        categories = settings.categories()
         results: dict[str, str | None] = {}
         rows = []
         order = {name: i for i, name in enumerate(categories, start=1)}  # sort_title follows categories.yml
-        outlets: list[Publisher] = [KometaCollections(engine, app.paths.pmm_out_dir, job_id, order=order)]
+        household: list[Publisher] = [KometaCollections(engine, app.paths.pmm_out_dir, job_id, order=order)]
         if app.overseerr.enabled and app.overseerr.requests_per_category > 0:
-            outlets.append(OverseerrRequests(overseerr.client, engine, job_id,
-                                             limit=app.overseerr.requests_per_category, warn=context.log.warning))
+            household.append(OverseerrRequests(overseerr.client, engine, job_id,
+                                               limit=app.overseerr.requests_per_category, warn=context.log.warning))
+        libraries = [t for m in ("movie", "tv") for t in plex_inventory.libraries.get(m, [])]
+        playlists: list[Publisher] = [KometaPlaylists(engine, app.paths.pmm_out_dir, job_id, libraries=libraries)]
         try:
-            for label in labels:
-                category = categories[label]
-                cat_id = run_record.start_category(label, category.type)
-                result = resolved_recs.get(category.id)
+            for pair in pairs:
+                category = pair.category
+                cat_id = run_record.start_category(pair.store_label, category.type, category_id=category.id,
+                                                   user_key=pair.user_key)
+                result = resolved_recs.get(pair.key)
                 if not isinstance(result, CategoryResult):
-                    results[label] = _upstream_failure(run_record, cat_id, result, "resolved_recs")
+                    results[pair.display] = _upstream_failure(run_record, cat_id, result, "resolved_recs")
                     continue
-                results[label] = _publish(run_record, cat_id, category, result, outlets, rows)
+                if pair.person is None:
+                    outlets = household
+                elif category.mode == "library":
+                    outlets = playlists  # a person's "watch next": a playlist private to them
+                else:
+                    outlets = []  # a person's discoveries: the resolved JSON and the API (the web dashboard)
+                results[pair.display] = _publish(run_record, cat_id, pair, result, outlets, rows)
         finally:
-            for outlet in outlets:
+            for outlet in household + playlists:
                 outlet.close()
         return _finish_step(context, results, {
-            "categories": len(labels),
+            "categories": len(pairs),
             "job_status": run_record.status_so_far(),
             "files": markdown_table(rows, limit=None),
             # Kometa collects only titles Plex holds: this is what it can show after this run.
@@ -327,25 +406,35 @@ def pmm_collections(context: AssetExecutionContext, settings: PlexRecsSettings, 
         })
 
 
-def _publish(run_record: RunRecord, cat_id: int, category: dict, result: CategoryResult, outlets: list[Publisher],
+def _publish(run_record: RunRecord, cat_id: int, pair: Pair, result: CategoryResult, outlets: list[Publisher],
              rows: list[dict]) -> str | None:
     """Every outlet in turn; the category's error when a required one failed, else None."""
-    files: dict[str, dict] = {}
     for outlet in outlets:
         try:
-            publication = outlet.publish(category, result.resolved)
+            publication = outlet.publish(pair.category, result.resolved, pair.target)
         except Exception as exc:
             if not outlet.required:
                 raise  # an optional outlet reports its own trouble; anything else is a bug
             message = _fail_message(exc)
             run_record.category_failed(cat_id, message)
             return message
-        if publication.files:
-            files = publication.files
+        files = publication.files
+        if "movie" in files:
             run_record.category_done(cat_id, resolved_json_path=result.resolved_json_path,
                                      pmm_movie_yaml_path=files["movie"]["path"], pmm_tv_yaml_path=files["tv"]["path"])
-            rows.append(_kometa_row(category.label, files))
+            rows.append(_kometa_row(pair.display, files))
+        elif "playlist" in files:
+            run_record.category_done(cat_id, resolved_json_path=result.resolved_json_path)
+            rows.append(_playlist_row(pair.display, files["playlist"]))
+    if not outlets:
+        run_record.category_done(cat_id, resolved_json_path=result.resolved_json_path)
     return None
+
+
+def _playlist_row(label: str, playlist: dict) -> dict:
+    return {"category": label, "movies": "", "series": "", "playlist": playlist["items"],
+            "in_plex": playlist["in_plex"], "retired": "playlist" if playlist["state"] == "retired" else "-",
+            "to_radarr": 0, "to_sonarr": 0}
 
 
 def _kometa_row(label: str, written: dict[str, dict]) -> dict:

@@ -9,7 +9,10 @@ from plexrecs_assets.config import as_category
 from plexrecs_assets.video.dedupe import RECENT_DAYS
 from plexrecs_assets.documents import CategoryPool, DocumentError, ResolvedRecs, read_document
 from plexrecs_assets.video.models import TitleFacts
+from plexrecs_assets.keys import HOUSEHOLD, display_label, split_store_label
 from plexrecs_assets.publish.kometa_files import validate_collection_text
+from plexrecs_assets.publish.kometa_playlists import validate_playlist_text
+from plexrecs_assets.store import kometa as kometa_store
 from plexrecs_assets.video.rules import rule_violation, rules_for
 from plexrecs_assets.store import caches
 from plexrecs_assets.store import history as history_store
@@ -56,31 +59,53 @@ def _result(context, engine, job_id, problems: list[str], what: str) -> AssetChe
                             metadata={"problems": problems[:20], "count": len(problems), **failure})
 
 
-@asset_check(asset="resolved_recs", blocking=True, description="No resolved item is already in the Plex library.")
+def _mode_of(settings: PlexRecsSettings, label: str) -> str:
+    category = settings.categories().get(split_store_label(label)[0])
+    return category.mode if category is not None else "discover"
+
+
+@asset_check(asset="resolved_recs", blocking=True,
+             description="A discover list holds nothing the Plex library has; a library list (\"watch next\") "
+                         "holds only titles it has.")
 def resolved_not_owned(context: AssetCheckExecutionContext, settings: PlexRecsSettings) -> AssetCheckResult:
     engine = settings.engine()
     job_id = _this_job(context, engine)
     owned = inventory_store.owned_keys(engine)
-    library = {c.label for c in settings.categories().values() if c.mode == "library"}
     published = _published(engine, job_id)
-    problems = published.unreadable + [f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) is owned"
-                for label, items in published.items()
-                if label not in library  # a library category publishes owned titles by design
-                for i in items if (i["medium"], i["tmdb_id"]) in owned]
+    problems = list(published.unreadable)
+    for label, items in published.items():
+        library = _mode_of(settings, label) == "library"
+        for i in items:
+            key = (i["medium"], i["tmdb_id"])
+            if library and key not in owned:
+                problems.append(f"{display_label(label)}: {i['title']} ({i['medium']} {i['tmdb_id']}) is not in the library")
+            elif not library and key in owned:
+                problems.append(f"{display_label(label)}: {i['title']} ({i['medium']} {i['tmdb_id']}) is owned")
     return _result(context, engine, job_id, problems, "owned")
 
 
-@asset_check(asset="resolved_recs", blocking=True, additional_ins={"taste_profile": AssetIn()},
-             description="No resolved item was already watched.")
+@asset_check(asset="resolved_recs", blocking=True,
+             additional_ins={"taste_profile": AssetIn(), "person_tastes": AssetIn()},
+             description="No resolved item was already watched: by anyone for a household list, by the person "
+                         "for theirs (a show they are part-way through may be offered to continue).")
 def resolved_not_seen(context: AssetCheckExecutionContext, settings: PlexRecsSettings,
-                      taste_profile: TasteProfile) -> AssetCheckResult:
+                      taste_profile: TasteProfile, person_tastes: dict) -> AssetCheckResult:
     engine = settings.engine()
     job_id = _this_job(context, engine)
-    seen = {(s["medium"], s["tmdb_id"]) for s in taste_profile.seen if s.get("tmdb_id")}
+    household_seen = {(s["medium"], s["tmdb_id"]) for s in taste_profile.seen if s.get("tmdb_id")}
     published = _published(engine, job_id)
-    problems = published.unreadable + [f"{label}: {i['title']} ({i['medium']} {i['tmdb_id']}) was already watched"
-                for label, items in published.items()
-                for i in items if (i["medium"], i["tmdb_id"]) in seen]
+    problems = list(published.unreadable)
+    for label, items in published.items():
+        user_key = split_store_label(label)[1]
+        if user_key == HOUSEHOLD:
+            seen = household_seen
+        elif user_key in person_tastes:
+            seen = person_tastes[user_key].seen_for(_mode_of(settings, label))
+        else:
+            problems.append(f"{display_label(label)}: no watch history for {user_key!r} in this run")
+            continue
+        problems += [f"{display_label(label)}: {i['title']} ({i['medium']} {i['tmdb_id']}) was already watched"
+                     for i in items if (i["medium"], i["tmdb_id"]) in seen]
     return _result(context, engine, job_id, problems, "seen")
 
 
@@ -123,7 +148,7 @@ def off_topic_problems(engine, job_id: int, categories: dict, allowed) -> list[s
     problems = list(published.unreadable)
     raw_paths = {r.label: r.raw_json_path for r in runs.category_rows(engine, job_id)}
     for label, items in published.items():
-        category = categories.get(label)
+        category = categories.get(split_store_label(label)[0])
         if category is None:
             continue
         category = as_category(category)
@@ -152,7 +177,8 @@ def resolved_on_topic(context: AssetCheckExecutionContext, settings: PlexRecsSet
 
 
 @asset_check(asset="pmm_collections", blocking=True, description="Kometa would accept the files: no empty builder list, only positive integer TMDb ids, "
-                         "the right builder for the library type, the required keys, no sort prefix in the title.")
+                         "the right builder for the library type, the required keys, no sort prefix in the title; "
+                         "a person's playlist file has `playlists:` with `libraries` and `sync_to_users`.")
 def pmm_files_valid(context: AssetCheckExecutionContext, settings: PlexRecsSettings) -> AssetCheckResult:
     engine = settings.engine()
     job_id = _this_job(context, engine)
@@ -160,8 +186,18 @@ def pmm_files_valid(context: AssetCheckExecutionContext, settings: PlexRecsSetti
     if job_id:
         for row in runs.category_rows(engine, job_id, status="success"):
             for medium, path in (("movie", row.pmm_movie_yaml_path), ("tv", row.pmm_tv_yaml_path)):
+                if path is None:
+                    continue  # a person's pair: no collection files
                 try:
                     validate_collection_text(Path(path).read_text(encoding="utf-8"), medium)
                 except (OSError, ValueError, TypeError) as exc:
-                    problems.append(f"{row.label}: {path}: {exc}")
+                    problems.append(f"{display_label(row.label)}: {path}: {exc}")
+        for label, files in kometa_store.publications(engine, job_id).items():
+            for f in files:
+                if f["media_type"] != "playlist":
+                    continue
+                try:
+                    validate_playlist_text(Path(f["path"]).read_text(encoding="utf-8"))
+                except (OSError, ValueError, TypeError) as exc:
+                    problems.append(f"{display_label(label)}: {f['path']}: {exc}")
     return _result(context, engine, job_id, problems, "Kometa files")

@@ -51,13 +51,22 @@ def current_collection(engine: Engine, label: str, *, before_job: int | None = N
 
 def category_context(app: AppConfig, category: Category, engine: Engine, taste: TasteProfile,
                      inventory_keys: set, *, now: datetime | None = None,
-                     job_id: int | None = None) -> CategoryContext:
+                     job_id: int | None = None, store_label: str | None = None,
+                     seen_keys: set | None = None, continuing: set | None = None) -> CategoryContext:
+    """``store_label`` (keys.store_label) keys the pair's history: the category's label for the
+    household, the label and the person's key for one person. ``seen_keys`` replaces the
+    taste's own seen list (a person's, where library mode lets a show in progress through)."""
     now = now or datetime.now(timezone.utc)
+    store_label = store_label or category.label
     allowed = app.recommender.allow_media_types
     media_types = [m for m in category.media_types if m in allowed]
-    recent_keys, recent_names = history_store.recently_recommended(engine, category.label, now)
-    seen_keys = {(s["medium"], s["tmdb_id"]) for s in taste.seen if s.get("tmdb_id")}
-    seen_titles = [f"{s['title']} ({s['year']})" if s.get("year") else s["title"] for s in taste.seen]
+    recent_keys, recent_names = history_store.recently_recommended(engine, store_label, now)
+    if seen_keys is None:
+        seen_keys = {(s["medium"], s["tmdb_id"]) for s in taste.seen if s.get("tmdb_id")}
+    # The prompt's already_seen list: what may not come back (a show the person is part-way
+    # through stays off it in library mode, so the model may offer to finish it).
+    seen_titles = [f"{s['title']} ({s['year']})" if s.get("year") else s["title"] for s in taste.seen
+                   if not s.get("tmdb_id") or (s["medium"], s["tmdb_id"]) in seen_keys]
     return CategoryContext(
         category=category,
         count=category.recs or app.recommender.recs_per_category,
@@ -70,6 +79,7 @@ def category_context(app: AppConfig, category: Category, engine: Engine, taste: 
         diversity_min_fraction=app.recommender.diversity_min_fraction,
         grounded=app.recommender.grounding == "pool",
         now=now,
-        current=current_collection(engine, category.label, before_job=job_id),
+        current=current_collection(engine, store_label, before_job=job_id),
         policy=RotationPolicy.from_category(category),
+        continuing=set(continuing or ()),
     )

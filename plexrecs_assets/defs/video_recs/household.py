@@ -2,7 +2,7 @@
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
@@ -30,6 +30,9 @@ class Inventory:
     rating_key_tmdb: dict[str, int]
     items: int
     legacy_without_tmdb: int
+    # A show's episode count (``leafCount``): a person who completed that many has finished it.
+    leaf_counts: dict[tuple[str, int], int] = field(default_factory=dict)
+    libraries: dict[str, list[str]] = field(default_factory=dict)  # library titles per medium
 
 
 @asset(
@@ -92,6 +95,8 @@ def plex_inventory(context: AssetExecutionContext, settings: PlexRecsSettings, r
             rating_key_tmdb={i.rating_key: i.tmdb_id for i in scan.items if i.tmdb_id},
             items=len(scan.items),
             legacy_without_tmdb=scan.legacy_without_tmdb,
+            leaf_counts={(i.media_type, i.tmdb_id): i.leaf_count for i in scan.items if i.tmdb_id and i.leaf_count},
+            libraries=scan.section_titles,
         )
         preview = [{"title": i.title, "year": i.year, "medium": i.media_type, "tmdb_id": i.tmdb_id} for i in scan.items]
         return Output(inventory, metadata={

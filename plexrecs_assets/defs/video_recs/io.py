@@ -2,9 +2,10 @@
 is the asset partition's value, so resolved_recs and pmm_collections receive their inputs from
 Dagster instead of looking up file paths in the store.
 
-A step covers many categories (single-run backfill policy), so a value is a dict of category
-id -> ``CategoryDraft`` | ``CategoryResult`` | ``CategoryFailure``; each is stored atomically as
-``$DAGSTER_HOME/storage/plexrecs-documents/<asset>/<category id>.json`` (beside the values of
+A step covers many ``category × user`` pairs (single-run backfill policy), so a value is a dict
+of partition key (``<category id>|<user key>``) -> ``CategoryDraft`` | ``CategoryResult`` |
+``CategoryFailure``; each is stored atomically as
+``$DAGSTER_HOME/storage/plexrecs-documents/<asset>/<user key>/<category id>.json`` (beside the values of
 Dagster's own IO manager: they belong to the Dagster instance, not to the data folder's
 documented outputs) and loaded back per partition. A partition that was never materialized
 loads as missing (absent from the dict).
@@ -18,6 +19,7 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 from pydantic import BaseModel
 
 from plexrecs_assets import outputs
+from plexrecs_assets.defs.video_recs.partitions import pair_of
 from plexrecs_assets.documents import CategoryDraft, CategoryFailure, CategoryResult, DocumentError, read_document
 
 MODELS: dict[str, type[BaseModel]] = {m.__name__: m for m in (CategoryDraft, CategoryResult, CategoryFailure)}
@@ -26,6 +28,11 @@ MODELS: dict[str, type[BaseModel]] = {m.__name__: m for m in (CategoryDraft, Cat
 class _Stored(BaseModel):
     model: str
     doc: dict
+
+
+def _path(folder: Path, partition_key: str) -> Path:
+    category_id, user_key = pair_of(partition_key)
+    return outputs.inside(folder, folder / outputs.file_key(user_key) / f"{outputs.file_key(category_id)}.json")
 
 
 class CategoryDocumentIOManager(ConfigurableIOManager):
@@ -38,20 +45,20 @@ class CategoryDocumentIOManager(ConfigurableIOManager):
         if not obj:
             return
         folder = self._dir(context)
-        for category_id, doc in obj.items():
-            path = outputs.inside(folder, folder / f"{outputs.file_key(category_id)}.json")
+        for partition_key, doc in obj.items():
+            path = _path(folder, partition_key)
             outputs.atomic_write_json(path, {"model": type(doc).__name__, "doc": json.loads(doc.model_dump_json())})
 
     def load_input(self, context: InputContext) -> dict[str, BaseModel]:
         folder = self._dir(context)
         loaded: dict[str, BaseModel] = {}
-        for category_id in context.asset_partition_keys:
-            path = folder / f"{outputs.file_key(category_id)}.json"
+        for partition_key in context.asset_partition_keys:
+            path = _path(folder, partition_key)
             if not path.exists():
                 continue
             stored = read_document(path, _Stored)
             model = MODELS.get(stored.model)
             if model is None:
                 raise DocumentError(f"{path}: model: unknown document model {stored.model!r}")
-            loaded[category_id] = model.model_validate(stored.doc)
+            loaded[partition_key] = model.model_validate(stored.doc)
         return loaded

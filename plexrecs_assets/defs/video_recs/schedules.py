@@ -1,4 +1,5 @@
-"""The asset job and the daily run: one run that covers every category (``app.schedule_cron``)."""
+"""The asset job and the daily run of every pair (``app.schedule_cron``): one run for the
+household's categories, one per block of per-person categories × every person."""
 from pathlib import Path
 
 from dagster import (
@@ -11,8 +12,9 @@ from dagster import (
     schedule,
 )
 
-from plexrecs_assets.run_blocks import partition_tags
-from plexrecs_assets.defs.video_recs.partitions import category_ids
+from plexrecs_assets.config import load_categories
+from plexrecs_assets.run_blocks import PairBlock, pair_blocks
+from plexrecs_assets.defs.video_recs.partitions import USERS_PARTITION_NAME, category_ids, ensure_user_partitions
 
 JOB_NAME = "plexrecs_job"
 
@@ -34,16 +36,26 @@ def build_job(partitions_def: PartitionsDefinition):
 
 def build_daily_schedule(job, cron: str, config_dir: str | Path, timezone: str = "UTC") -> ScheduleDefinition:
     @schedule(job=job, cron_schedule=cron, execution_timezone=timezone,
-              description=f"Daily run of every category (app.schedule_cron, in {timezone}).",
+              description=f"Daily run of every category for the household and for each person "
+                          f"(app.schedule_cron, in {timezone}).",
               # Loop mode means "run on the schedule": the daemon picks it up without a click in the UI.
               default_status=DefaultScheduleStatus.RUNNING)
     def daily_recommendations(context: ScheduleEvaluationContext):
         _recover_orphans(context, config_dir)
-        ids = category_ids(config_dir)
+        ensure_user_partitions(context.instance, [])  # household, even before the sensor's first tick
+        users = list(context.instance.get_dynamic_partitions(USERS_PARTITION_NAME))
         stamp = context.scheduled_execution_time.strftime("%Y-%m-%d") if context.scheduled_execution_time else "manual"
-        return RunRequest(run_key=f"daily-{stamp}", tags={**partition_tags(ids), "plexrecs/mode": "loop"})
+        return [RunRequest(run_key=f"daily-{stamp}" + (f"-{n}" if n else ""), tags={**block.tags(), "plexrecs/mode": "loop"})
+                for n, block in enumerate(daily_blocks(config_dir, users))]
 
     return daily_recommendations
+
+
+def daily_blocks(config_dir: str | Path, users: list[str]) -> list[PairBlock]:
+    """Every pair of every category, as few runs as the partition ranges allow."""
+    order = category_ids(config_dir)
+    audiences = {c.id: c.audience for c in load_categories(config_dir)}
+    return pair_blocks(order, audiences, order, users)
 
 
 def _recover_orphans(context: ScheduleEvaluationContext, config_dir: str | Path) -> None:

@@ -1,0 +1,1 @@
+"""People: the Plex users PlexRecs recommends for, and each one's own taste."""
