@@ -85,8 +85,9 @@ class TokenUsage(BaseModel):
 
 
 class KometaFileOut(BaseModel):
-    media_type: Literal["movie", "tv"]
-    state: Literal["collection", "retired"] = Field(description="retired: no picks of this medium; Kometa deletes the collection")
+    media_type: Literal["movie", "tv", "playlist"] = Field(description="playlist: a person's Kometa playlist file")
+    state: Literal["collection", "playlist", "retired"] = Field(
+        description="retired: no picks of this medium; Kometa deletes the collection (or playlist)")
     items: int = Field(description="picks listed in the file")
     in_plex: int = Field(description="picks Plex already holds: what Kometa can show now")
     add_missing: list[int] = Field(description="TMDb ids the file hands to Radarr/Sonarr (opt-in, capped)")
