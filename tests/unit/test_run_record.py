@@ -161,10 +161,16 @@ def test_a_run_gives_back_the_lock_it_took_and_keeps_one_its_launcher_holds(conf
 
 
 @pytest.mark.parametrize("tags, expected", [
-    ({"dagster/partition": "cozy"}, ["cozy"]),
-    ({"dagster/asset_partition_range_start": "b", "dagster/asset_partition_range_end": "c"}, ["b", "c"]),
-    ({"dagster/asset_partition_range_start": "gone", "dagster/asset_partition_range_end": "c"}, None),
+    ({"dagster/partition": "cozy|household"}, ["cozy|household"]),
+    ({"dagster/partition": "cozy"}, ["cozy|household"]),  # a bare category id is the household's
+    ({"dagster/asset_partition_range_start": "b|household", "dagster/asset_partition_range_end": "c|household"},
+     ["b|household", "c|household"]),
+    # A rectangle of categories × people.
+    ({"dagster/asset_partition_range_start": "c|dana", "dagster/asset_partition_range_end": "d|sam"},
+     ["c|dana", "c|sam", "d|dana", "d|sam"]),
+    ({"dagster/asset_partition_range_start": "gone|household", "dagster/asset_partition_range_end": "c|household"},
+     None),
     ({}, None),
 ])
-def test_the_categories_of_a_run_come_from_its_partition_tags(tags, expected):
-    assert run_partition_keys(tags, ["a", "b", "c", "d"]) == expected
+def test_the_pairs_of_a_run_come_from_its_partition_tags(tags, expected):
+    assert run_partition_keys(tags, ["a", "b", "c", "d"], ["household", "dana", "sam"]) == expected
