@@ -16,8 +16,14 @@ def test_shipped_config_is_the_spec_example():
     assert app.paths.db_path == "/data/plexrecs.sqlite" and app.paths.pmm_out_dir == "/output"
     assert app.recommender.recs_per_category == 20 and app.recommender.grounding == "pool"
     cats = load_categories(REPO_CONFIG)
-    assert [c.type for c in cats] == ["genre", "title_seed", "keyword", "seed_list"]
-    assert cats[1].seed.title == "The Jinx: The Life and Deaths of Robert Durst"
+    household = [c for c in cats if c.audience == "household"]
+    assert [c.type for c in household] == ["genre", "title_seed", "keyword", "seed_list"]  # the spec's four
+    assert household[1].seed.title == "The Jinx: The Life and Deaths of Robert Durst"
+    # Plus the three per-person "watch next" categories of issue 14.
+    personal = [(c.id, c.audience, c.mode, tuple(c.media_types)) for c in cats if c.audience != "household"]
+    assert personal == [("movies-for-you", "each_user", "library", ("movie",)),
+                        ("shows-for-you", "each_user", "library", ("tv",)),
+                        ("documentaries-for-you", "each_user", "library", ("movie", "tv"))]
 
 
 def test_env_overrides_urls(tmp_path):
