@@ -179,17 +179,23 @@ def _flag(name: str, definition: dict, key: str) -> bool | None:
     return value
 
 
-def validate_collection_text(text: str, medium: str) -> ParsedCollection:
-    """Parse a file PlexRecs wrote and raise ValueError (naming collection, key and value) where
-    Kometa would reject it or where it breaks PlexRecs' own rules (one plain-titled collection with
-    ``sync_mode: sync``; an add-missing list only for the matching *arr, within today's picks)."""
+def load_kometa_file(text: str, top_key: str):
+    """The value under the file's only top-level key (``collections`` or ``playlists``), or a
+    ValueError saying why Kometa could not read it."""
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ValueError(f"not valid YAML: {exc}") from None
-    if not isinstance(doc, dict) or set(doc) != {"collections"}:
-        raise ValueError("expected a mapping with exactly one top-level key, 'collections'")
-    collections = doc["collections"]
+    if not isinstance(doc, dict) or set(doc) != {top_key}:
+        raise ValueError(f"expected a mapping with exactly one top-level key, {top_key!r}")
+    return doc[top_key]
+
+
+def validate_collection_text(text: str, medium: str) -> ParsedCollection:
+    """Parse a file PlexRecs wrote and raise ValueError (naming collection, key and value) where
+    Kometa would reject it or where it breaks PlexRecs' own rules (one plain-titled collection with
+    ``sync_mode: sync``; an add-missing list only for the matching *arr, within today's picks)."""
+    collections = load_kometa_file(text, "collections")
     if not isinstance(collections, dict) or not collections:
         raise ValueError("'collections' must be a non-empty mapping of collection name to definition")
     builder, other_builder, arr_key = BUILDER[medium], BUILDER["tv" if medium == "movie" else "movie"], f"{ARR[medium]}_add_missing"

@@ -20,6 +20,7 @@ import yaml
 
 from plexrecs_assets import outputs
 from plexrecs_assets.config import Category, as_category
+from plexrecs_assets.publish.kometa_files import load_kometa_file
 
 PLAYLIST_DIR = "playlists"
 BUILDERS = {"movie": "tmdb_movie", "tv": "tmdb_show"}
@@ -103,13 +104,7 @@ def validate_playlist_text(text: str) -> ParsedPlaylist:
     """Parse a playlist file and raise ValueError (naming playlist, key and value) where Kometa
     would reject it: ``playlists:`` only, ``libraries`` and ``sync_to_users`` present, TMDb
     builders with positive integer ids, ``sync_mode: sync``."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"not valid YAML: {exc}") from None
-    if not isinstance(doc, dict) or set(doc) != {"playlists"}:
-        raise ValueError("expected a mapping with exactly one top-level key, 'playlists'")
-    playlists = doc["playlists"]
+    playlists = load_kometa_file(text, "playlists")
     if not isinstance(playlists, dict) or len(playlists) != 1:
         raise ValueError("'playlists' must map exactly one playlist name to its definition")
     (name, definition), = playlists.items()
