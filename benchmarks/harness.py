@@ -31,14 +31,19 @@ def fresh_dir(path: Path) -> Path:
 
 
 def categories_file(count: int, out: Path) -> Path:
-    """The four demo categories, cloned with new labels ("True Crime 2", …) up to ``count``."""
-    base = yaml.safe_load((REPO_CONFIG_DIR / "categories.yml").read_text(encoding="utf-8"))["categories"]
+    """The four household demo categories, cloned with new labels ("True Crime 2", …) up to
+    ``count`` (the per-person ones would multiply by the number of people)."""
+    base = [entry for entry in
+            yaml.safe_load((REPO_CONFIG_DIR / "categories.yml").read_text(encoding="utf-8"))["categories"]
+            if entry.get("audience", "household") == "household"]
     entries = []
     for i in range(count):
         entry = copy.deepcopy(base[i % len(base)])
         copy_no = i // len(base) + 1
         if copy_no > 1:
             entry["label"] = f"{entry['label']} {copy_no}"
+            if "id" in entry:
+                entry["id"] = f"{entry['id']}-{copy_no}"
         entries.append(entry)
     out.write_text(yaml.safe_dump({"categories": entries}, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return out

@@ -11,6 +11,7 @@ from pathlib import Path
 from plexrecs_assets.config import load_app_config, load_categories
 from plexrecs_assets.documents import CategorySummary, RunSummary  # noqa: F401  (callers import them here)
 from plexrecs_assets.store import runs
+from plexrecs_assets.clients.base import ServiceError
 from plexrecs_assets.progress import StepWatcher, noop
 
 # Dagster's console logger prints a step failure with its whole stack trace (80 lines for a
@@ -179,7 +180,17 @@ def run_once(config_dir: str | Path, *, categories: list[str] | None = None, mod
             fail_orphaned_runs(instance, app.paths.db_path)
             audiences = {c.id: c.audience for c in load_categories(config_dir)}
             wants_people = any(audiences[c] != "household" for c in selected)
-            people = _people_keys(app, [u for u in users or [] if u != "household"] or None) if wants_people else []
+            wanted = [u for u in users or [] if u != "household"] or None
+            wants_people = wants_people and (users is None or wanted is not None)
+            try:
+                people = _people_keys(app, wanted) if wants_people else []
+            except ServiceError as exc:
+                # Tautulli down: the household run still goes ahead (and reports why it failed);
+                # the people are the ones the last successful look-up found.
+                known = [k for k in instance.get_dynamic_partitions(USERS_PARTITION_NAME) if k != "household"]
+                people = [k for k in known if not wanted or k in wanted]
+                summary.warnings.append(f"could not list the people from Tautulli ({exc}); "
+                                        f"using the {len(people)} already known")
             ensure_user_partitions(instance, people)
             user_order = list(instance.get_dynamic_partitions(USERS_PARTITION_NAME))
             chosen = (["household"] if not users or "household" in users else []) + people

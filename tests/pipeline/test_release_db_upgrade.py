@@ -54,7 +54,7 @@ def test_release_store_upgrades_on_the_next_run_and_keeps_excluding(demo_suite, 
                          for t in ("job_run", "category_run", "recommendation_event", "plex_inventory",
                                    "title_resolution_cache", "tmdb_details_cache", "llm_usage", "run_link")}
 
-    summary = run_once(config_dir)
+    summary = run_once(config_dir, users=["household"])
 
     assert summary.status == "success", summary.error
     conn = sqlite3.connect(db)

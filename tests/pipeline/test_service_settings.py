@@ -39,7 +39,7 @@ def test_every_category_succeeds_whatever_json_mode_the_server_has(demo_env, llm
     llm_server.set_faults(latency_s=0.3)
     llm_server.clear_requests()
     calls_before = max((a["call"] for a in llm_server.answers()), default=0)
-    summary = run_once(demo_env / "config")
+    summary = run_once(demo_env / "config", users=["household"])
     assert summary.status == "success", summary.error
     assert [c.label for c in summary.categories] == SPEC_LABELS
     conn = sqlite3.connect(demo_env / "data" / "plexrecs.sqlite")
@@ -58,7 +58,7 @@ def _chat_params(llm_server, calls_before) -> set[tuple]:
 def test_the_configured_temperature_reaches_the_llm(demo_env, llm_server):
     _edit_app_yml(demo_env / "config", recommender={"temperature": 0.9}, overseerr={"enabled": False})
     calls_before = max((a["call"] for a in llm_server.answers()), default=0)
-    summary = run_once(demo_env / "config")
+    summary = run_once(demo_env / "config", users=["household"])
     assert summary.status == "success", summary.error
     assert _chat_params(llm_server, calls_before) == {("gpt-4o-mini", 0.9, None, None)}
 
@@ -69,7 +69,7 @@ def test_a_reasoning_model_runs_with_a_temperature_configured(demo_env, llm_serv
                   overseerr={"enabled": False})
     llm_server.clear_requests()
     calls_before = max((a["call"] for a in llm_server.answers()), default=0)
-    summary = run_once(demo_env / "config")
+    summary = run_once(demo_env / "config", users=["household"])
     assert summary.status == "success", summary.error
     assert all(c.status == "success" for c in summary.categories)
     assert _chat_params(llm_server, calls_before) == {("o4-mini", None, None, None)}
@@ -90,7 +90,7 @@ def test_the_definitions_hand_the_llm_and_tmdb_settings_to_the_resources(demo_en
 def test_tmdb_language_is_sent_on_every_tmdb_request(demo_env, demo_suite):
     _edit_app_yml(demo_env / "config", tmdb={"language": "de-DE"}, overseerr={"enabled": False})
     demo_suite.tmdb.clear_requests()
-    summary = run_once(demo_env / "config")
+    summary = run_once(demo_env / "config", users=["household"])
     assert summary.status == "success", summary.error
     log = httpx.get(f"{demo_suite.tmdb.root_url}/__emulator/requests", timeout=10).json()
     assert log["count"] > 0

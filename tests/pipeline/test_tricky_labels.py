@@ -72,7 +72,7 @@ def test_run_publishes_every_tricky_label(tricky):
     history = dict(db.execute("select label, count(*) from recommendation_history group by label").fetchall())
     assert set(history) == set(TRICKY_LABELS) and all(history.values())
     keys = json.loads(db.execute("select partition_keys from run_link").fetchone()[0])
-    assert keys == [default_category_id(label) for label in TRICKY_LABELS]
+    assert keys == [f"{default_category_id(label)}|household" for label in TRICKY_LABELS]
     assert "[C]" in run.stdout  # the summary table shows the label as written
 
 
@@ -86,21 +86,24 @@ def test_dagster_partitions_are_the_ids(tricky, monkeypatch):
 
     defs = build_definitions()  # must load: a label is never a partition key
     ids = [c.id for c in load_categories(root / "config")]
-    assert list(defs.resolve_assets_def("raw_recs").partitions_def.get_partition_keys()) == ids
-    with DagsterInstance.get() as instance:  # the run above materialized every partition
-        assert instance.get_materialized_partitions(AssetKey("pmm_collections")) == set(ids)
+    categories = defs.resolve_assets_def("raw_recs").partitions_def.get_partitions_def_for_dimension("category")
+    assert list(categories.get_partition_keys()) == ids
+    with DagsterInstance.get() as instance:  # the run above materialized every household partition
+        assert instance.get_materialized_partitions(AssetKey("pmm_collections")) == {f"{i}|household" for i in ids}
     # Loop mode: the daily schedule asks for the id range, which the partitions accept.
     from datetime import datetime, timezone
 
     from dagster import build_schedule_context
 
     schedule = defs.resolve_schedule_def("daily_recommendations")
-    with build_schedule_context(scheduled_execution_time=datetime(2026, 12, 2, 3, tzinfo=timezone.utc)) as context:
+    with DagsterInstance.get() as instance, build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(2026, 12, 2, 3, tzinfo=timezone.utc)) as context:
         (request,) = schedule.evaluate_tick(context).run_requests
-    assert request.tags["dagster/asset_partition_range_start"] == ids[0]
-    assert request.tags["dagster/asset_partition_range_end"] == ids[-1]
-    partitions = defs.resolve_assets_def("raw_recs").partitions_def
-    assert all(partitions.has_partition_key(key) for key in (ids[0], ids[-1]))
+    assert request.tags["dagster/asset_partition_range_start"] == f"{ids[0]}|household"
+    assert request.tags["dagster/asset_partition_range_end"] == f"{ids[-1]}|household"
+    with DagsterInstance.get() as instance:
+        assert "household" in instance.get_dynamic_partitions("users")
+    assert all(categories.has_partition_key(key) for key in (ids[0], ids[-1]))
 
 
 def test_api_serves_the_labels_and_the_ids(tricky):
