@@ -69,10 +69,19 @@ def test_recs_are_the_files_recorded_by_the_latest_successful_run(client, filled
     engine = create_engine(f"sqlite:///{filled.db_path}")
     with engine.connect() as conn:
         label, path = conn.execute(text(
-            "SELECT label, resolved_json_path FROM category_run WHERE status='success' ORDER BY id DESC LIMIT 1")).one()
+            "SELECT label, resolved_json_path FROM category_run WHERE status='success' AND instr(label, char(31)) = 0 "
+            "ORDER BY id DESC LIMIT 1")).one()
+        # A person's list is stored under "label<US>user_key" and served under /v1/users.
+        person = conn.execute(text(
+            "SELECT t.user_key, t.category_id, c.resolved_json_path FROM category_run c "
+            "JOIN category_run_target t ON t.category_run_id = c.id WHERE c.status='success' "
+            "AND t.user_key != 'household' ORDER BY c.id DESC LIMIT 1")).one()
     engine.dispose()
     with open(path, encoding="utf-8") as fh:
         assert client.get(recs_url(label)).json() == json.load(fh)
+    user_key, category_id, person_path = person
+    with open(person_path, encoding="utf-8") as fh:
+        assert client.get(f"/v1/users/{user_key}/recs/{category_id}/latest").json() == json.load(fh)
 
 
 def test_recs_by_category_id_are_the_recs_by_label(client, filled):
@@ -111,13 +120,20 @@ def test_unknown_label_is_404(client):
 def test_pmm_collections_lists_the_kometa_files_with_their_id_counts(client, filled):
     files = client.get("/v1/pmm/collections").json()["collections"]
     assert files
+    assert {e["media_type"] for e in files} == {"movie", "tv", "playlist"}
     for entry in files:
-        assert entry["category"] in filled.labels
-        assert entry["media_type"] in ("movie", "tv")
         doc = yaml.safe_load(open(entry["path"], encoding="utf-8"))
-        key = "tmdb_movie" if entry["media_type"] == "movie" else "tmdb_show"
-        assert entry["items"] == sum(len(c.get(key, [])) for c in doc["collections"].values())
-        assert entry["collection_names"] == list(doc["collections"])
+        if entry["media_type"] == "playlist":  # a person's library list, synced to that person only
+            assert entry["user_key"] != "household"
+            (playlist,) = doc["playlists"].values()
+            assert entry["collection_names"] == list(doc["playlists"])
+            assert entry["items"] == len(playlist.get("tmdb_movie", [])) + len(playlist.get("tmdb_show", []))
+            assert playlist["sync_to_users"]
+        else:
+            assert entry["category"] in filled.labels and entry["user_key"] == "household"
+            key = "tmdb_movie" if entry["media_type"] == "movie" else "tmdb_show"
+            assert entry["items"] == sum(len(c.get(key, [])) for c in doc["collections"].values())
+            assert entry["collection_names"] == list(doc["collections"])
         assert entry["modified_at"].endswith("Z")
         assert entry["path"].startswith(str(filled.pmm_out_dir.resolve()))
 
@@ -129,6 +145,7 @@ def test_openapi_has_a_response_model_for_every_endpoint(client):
         ("get", "/v1/recs/{label}/latest"), ("get", "/v1/recs/{label}/latest/raw"),
         ("get", "/v1/pmm/collections"), ("post", "/v1/run"),
         ("get", "/v1/categories/{category_id}/recs/latest"), ("get", "/v1/categories/{category_id}/recs/latest/raw"),
+        ("get", "/v1/users"), ("get", "/v1/users/{user_key}/recs/{category_id}/latest"),
     }
     found = {(m, p) for p, ops in schema["paths"].items() for m in ops}
     assert found == expected
