@@ -18,7 +18,7 @@ import httpx
 from plexrecs_assets.store import read_model as queries
 from plexrecs_api.deps import Store
 from plexrecs_api.errors import ApiError
-from plexrecs_assets.run_blocks import contiguous_blocks, partition_tags
+from plexrecs_assets.run_blocks import HOUSEHOLD, PairBlock, contiguous_blocks
 
 log = logging.getLogger("plexrecs_api")
 
@@ -155,12 +155,12 @@ class DagsterLauncher:
                 JOB_NAME,
                 repository_location_name=LOCATION_NAME,
                 repository_name=REPOSITORY_NAME,
-                tags=partition_tags(block),
+                tags=PairBlock(tuple(block), (HOUSEHOLD,)).tags(),
             )
         except DagsterGraphQLClientError as exc:
             raise self._translate(exc) from None
         log.info("submitted Dagster run %s for %s", run_id, block)
-        return SubmittedRun(run_id=run_id, partition_keys=block)
+        return SubmittedRun(run_id=run_id, partition_keys=[f"{c}|{HOUSEHOLD}" for c in block])
 
     def wait(self, runs: list[SubmittedRun]) -> None:
         from dagster_graphql import DagsterGraphQLClientError

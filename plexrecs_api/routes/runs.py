@@ -11,6 +11,7 @@ from plexrecs_api.deps import Answer, ConfigSnapshot, Store
 from plexrecs_api.errors import ApiError, not_found
 from plexrecs_api.models import JobRunOut, RunRequest, RunResponse
 from plexrecs_api.routes import errors
+from plexrecs_assets.run_blocks import AUDIENCE_ORDER
 from plexrecs_api.state import api_state
 
 router = APIRouter()
@@ -72,11 +73,20 @@ async def trigger_run(request: Request, body: RunRequest | None = Body(None)) ->
     state = api_state(request)
     snapshot = state.config.current()
     labels = selected_labels(body.categories if body else None, snapshot)
+    # Dagster runs are keyed by (category id, user); the response keeps the labels. This
+    # endpoint runs the household's lists; each person's come from the daily schedule,
+    # `plexrecs run` or the Dagster UI (it does not know Dagster's user partition order).
+    household = [label for label in labels if snapshot.find(label).audience in ("household", "both")]
+    if not household:
+        raise ApiError(400, "per_person_only",
+                       f"{', '.join(repr(label) for label in labels)} only make per-person lists, which POST /v1/run "
+                       "does not run; they come from the daily schedule, `plexrecs run` or the Dagster UI")
+    labels = household
     if not state.runs.try_begin():
         raise ApiError(409, "run_in_progress", "a run started through this API is still in progress; try again when it has finished")
-    # Dagster runs are keyed by category id; the response keeps the labels.
     ids = [snapshot.find(label).id for label in labels]
-    launcher, store, id_order, mtime = state.launcher(snapshot), state.store(snapshot), snapshot.id_order(), state.categories_mtime()
+    launcher, store, mtime = state.launcher(snapshot), state.store(snapshot), state.categories_mtime()
+    id_order = [c.id for c in sorted(snapshot.categories, key=lambda c: AUDIENCE_ORDER[c.audience])]
     started = threading.Event()
 
     def work() -> dict:

@@ -90,7 +90,9 @@ def loop_mode(emulators, tmp_path):
         wait_until("dagster-webserver", lambda: httpx.get(f"{ui}/server_info", timeout=2).status_code == 200, proc, log)
         wait_until("dagster-daemon", lambda: httpx.post(f"{ui}/graphql", json={"query": DAEMON_QUERY}, timeout=5)
                    .json()["data"]["instance"]["daemonHealth"]["daemonStatus"]["healthy"], proc, log)
-        yield api, [c["label"] for c in yaml.safe_load((config_dir / "categories.yml").read_text(encoding="utf-8"))["categories"]]
+        # POST /v1/run makes the household's lists; the per-person categories are not in it.
+        yield api, [c["label"] for c in yaml.safe_load((config_dir / "categories.yml").read_text(encoding="utf-8"))["categories"]
+                    if c.get("audience", "household") == "household"]
     finally:
         stop_everything(proc, log)
 
@@ -122,8 +124,8 @@ def test_post_run_goes_through_dagster_and_is_one_at_a_time(loop_mode):
     assert body["status"] == "success"
     assert body["categories"] == labels
     [run] = body["dagster_runs"]  # all categories are contiguous: one run with a partition range
-    ids = [default_category_id(label) for label in labels]  # Dagster partition keys are the category ids
-    assert run["status"] == "SUCCESS" and run["partition_keys"] == ids
+    ids = [default_category_id(label) for label in labels]  # Dagster partition keys are "category id|user"
+    assert run["status"] == "SUCCESS" and run["partition_keys"] == [f"{i}|household" for i in ids]
     assert run["job"]["status"] == "success"
     assert run["run_id"] in run["job"]["dagster_run_ids"]
     assert {c["label"] for c in run["job"]["categories"]} == set(labels)
@@ -136,9 +138,13 @@ def test_post_run_goes_through_dagster_and_is_one_at_a_time(loop_mode):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["categories"] == [labels[0], labels[2]]
-    assert [r["partition_keys"] for r in body["dagster_runs"]] == [[ids[0]], [ids[2]]]
-    assert all(r["status"] == "SUCCESS" and default_category_id(r["job"]["categories"][0]["label"]) == r["partition_keys"][0]
+    assert [r["partition_keys"] for r in body["dagster_runs"]] == [[f"{ids[0]}|household"], [f"{ids[2]}|household"]]
+    assert all(r["status"] == "SUCCESS"
+               and f'{default_category_id(r["job"]["categories"][0]["label"])}|household' == r["partition_keys"][0]
                for r in body["dagster_runs"])
+    # A per-person category alone is refused before anything is submitted.
+    refused = httpx.post(f"{api}/v1/run", json={"categories": ["movies-for-you"]}, timeout=30)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "per_person_only"
     assert httpx.get(f"{api}/v1/health", timeout=5).json()["run_in_progress"] is False
 
 
