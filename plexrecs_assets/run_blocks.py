@@ -1,9 +1,10 @@
-"""How a set of categories becomes Dagster runs (no Dagster imports: the API uses it too).
+"""How a set of categories and people becomes Dagster runs (no Dagster imports: the API uses it too).
 
-The partition keys are category ids (``keys``), never labels: Dagster forbids ``...``,
-``|``, ``,``, ``[`` and ``]`` in keys, and a label may hold any of them. A partition range
-cannot skip keys, so a subset is split into blocks of neighbours in categories.yml order;
-each block is one run, tagged as a single key or a key range.
+The partition keys are ``<category id>|<user key>`` (defs/video_recs/partitions.py), never
+labels: Dagster forbids ``...``, ``|``, ``,``, ``[`` and ``]`` inside a dimension's key, and
+a label may hold any of them. A partition range cannot skip keys, so a subset is split into
+blocks of neighbours (categories in partition order × users in the dynamic dimension's
+order); each block is one run, tagged as a single key or a key range.
 """
 from __future__ import annotations
 
@@ -20,13 +21,6 @@ def contiguous_blocks(selected: list[str], yaml_order: list[str]) -> list[list[s
         else:
             blocks.append([category_id])
     return blocks
-
-
-def partition_tags(block: list[str]) -> dict[str, str]:
-    """Run tags for one block: ``dagster/partition`` for one key, the range tags for several."""
-    if len(block) == 1:
-        return {"dagster/partition": block[0]}
-    return {"dagster/asset_partition_range_start": block[0], "dagster/asset_partition_range_end": block[-1]}
 
 
 # The order of the category partition keys: audiences kept together so the pairs of each are

@@ -146,7 +146,7 @@ def test_new_runs_are_served_without_restart(synthetic):
         engine.dispose()
         assert c.get("/v1/runs/latest").json() == {
             "job_id": 3, "started_at": "2025-10-09T03:00:00Z", "finished_at": None, "mode": "loop", "status": "running",
-            "error_msg": None, "categories": [], "usage": None, "dagster_run_ids": []}
+            "error_msg": None, "categories": [], "usage": None, "dagster_run_ids": [], "pairs": []}
         assert c.get("/v1/health").json()["last_run"]["job_id"] == 3
 
 

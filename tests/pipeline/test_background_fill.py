@@ -55,7 +55,7 @@ def test_deferred_titles_are_fetched_by_the_background_fill_not_by_later_runs(de
     _edit_tmdb(config, profile_fetch_per_run=20, fill_per_run=1000)
     db = load_app_config(config).paths.db_path
 
-    first = run_once(config)
+    first = run_once(config, users=["household"])
     assert first.status == "success", first.error
     queued = _queue(db)
     assert len(queued) > 50, len(queued)  # the demo household watched 176 titles
@@ -79,7 +79,7 @@ def test_deferred_titles_are_fetched_by_the_background_fill_not_by_later_runs(de
     assert len(detail_calls) == len(keys) - len(cached_before)  # one request each, none for the cached
 
     # The next daily run finds every title described: nothing is deferred again.
-    second = run_once(config)
+    second = run_once(config, users=["household"])
     assert second.status == "success", second.error
     assert _queue(db) == []
 
@@ -88,7 +88,7 @@ def test_a_failed_fill_lookup_stays_queued_and_the_run_job_is_untouched(demo_env
     config = demo_env / "config"
     _edit_tmdb(config, profile_fetch_per_run=20, fill_per_run=3)
     db = load_app_config(config).paths.db_path
-    first = run_once(config)
+    first = run_once(config, users=["household"])
     assert first.status == "success", first.error
     queued = [(m, i) for m, i, _, _ in _queue(db)]
     cached = _cached(db, queued)  # dropped from the queue by the fill, not fetched again

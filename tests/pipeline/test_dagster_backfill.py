@@ -104,9 +104,12 @@ def test_backfill_of_two_categories_from_the_ui(demo_suite, tmp_path):
 
 def _wait_for_user_partitions(home: Path, deadline: float) -> list[str]:
     """The user partition keys once the daemon's sensor has added the demo's people."""
+    from unittest import mock
+
     from dagster import DagsterInstance
 
-    with DagsterInstance.from_config(str(home)) as instance:
+    # dagster.yaml names its storage by {env: DAGSTER_HOME}, as the daemon's own environment has it.
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(home)}), DagsterInstance.get() as instance:
         while time.monotonic() < deadline:
             keys = list(instance.get_dynamic_partitions("users"))
             if len(keys) >= 4:

@@ -31,7 +31,7 @@ def _published(summary) -> dict[str, list[dict]]:
 
 
 def test_two_runs_publish_everything_and_never_repeat(demo_env, demo_suite):
-    first = run_once(demo_env / "config")
+    first = run_once(demo_env / "config", users=["household"])
     assert first.status == "success", first.error
     assert [c.label for c in first.categories] == SPEC_LABELS
     items_1 = _published(first)
@@ -108,7 +108,7 @@ def test_two_runs_publish_everything_and_never_repeat(demo_env, demo_suite):
     # the 60-day rule means no item of the first run comes back.
     import datetime as _dt
     later = (_dt.datetime.now(_dt.timezone.utc).date() + _dt.timedelta(days=8)).isoformat()
-    second = run_once(demo_env / "config", as_of=later)
+    second = run_once(demo_env / "config", as_of=later, users=["household"])
     assert second.status == "success", second.error
     items_2 = _published(second)
     for label in SPEC_LABELS:
@@ -126,7 +126,7 @@ def test_llm_mistakes_never_published(demo_env, demo_suite):
     owned titles, wrong ids) are rejected, never published under a wrong id."""
     demo_suite.llm.set_options(mistake_rate=0.6)
     try:
-        summary = run_once(demo_env / "config")
+        summary = run_once(demo_env / "config", users=["household"])
     finally:
         demo_suite.llm.set_options(mistake_rate=0.15)
     assert summary.status == "success", summary.error
@@ -173,8 +173,10 @@ def test_categories_partition_definition_matches_yaml(demo_env):
 
     defs = build_definitions()
     raw = defs.resolve_assets_def("raw_recs")
-    ids = [c.id for c in load_categories(demo_env / "config")]
-    assert list(raw.partitions_def.get_partition_keys()) == ids  # partition keys are category ids, not labels
+    ids = sorted((c.id for c in load_categories(demo_env / "config")),
+                 key=lambda i: i.endswith("-for-you"))  # household ones first
+    categories = raw.partitions_def.get_partitions_def_for_dimension("category")
+    assert list(categories.get_partition_keys()) == ids  # partition keys are category ids, not labels
     job = defs.resolve_job_def("plexrecs_job")
     assert job.executor_def.name == "in_process"
 
@@ -193,9 +195,15 @@ def test_definitions_reread_categories_each_time(demo_env, monkeypatch):
     """A long-lived process (or a test session) sees categories.yml edits on the next build."""
     from plexrecs_assets.definitions import build_definitions
 
-    before = build_definitions().resolve_assets_def("raw_recs").partitions_def.get_partition_keys()
+    def category_keys():
+        partitions = build_definitions().resolve_assets_def("raw_recs").partitions_def
+        return partitions.get_partitions_def_for_dimension("category").get_partition_keys()
+
+    before = category_keys()
     (demo_env / "config" / "categories.yml").write_text(
         "categories:\n  - {label: \"Only this\", type: keyword, mood_keywords: [cozy]}\n", encoding="utf-8")
-    after = build_definitions().resolve_assets_def("raw_recs").partitions_def.get_partition_keys()
-    assert list(before) == [default_category_id(label) for label in SPEC_LABELS]
+    after = category_keys()
+    # the household categories first, then the per-person ones (categories.yml ships both)
+    assert list(before) == [default_category_id(label) for label in SPEC_LABELS] + [
+        "movies-for-you", "shows-for-you", "documentaries-for-you"]
     assert list(after) == [default_category_id("Only this")]

@@ -50,7 +50,7 @@ def test_a_week_of_daily_runs_stays_full_on_topic_and_never_returns(demo_env, de
     previous: dict[str, set] = {}
     for day in range(7):
         today = START + dt.timedelta(days=day)
-        summary = run_once(config, as_of=today.isoformat())
+        summary = run_once(config, as_of=today.isoformat(), users=["household"])
         assert summary.status == "success", (today, summary.error)
         for c in summary.categories:
             path = next(f for f in c.files if f.endswith(".resolved.json"))

@@ -129,9 +129,9 @@ def _assert_a_queued_run_starts(ws) -> None:
     from dagster import DagsterInstance, DagsterRunStatus
 
     from plexrecs_assets.config import load_categories
-    from plexrecs_assets.run_blocks import partition_tags
+    from plexrecs_assets.run_blocks import PairBlock
 
-    # Partition keys are category ids, not labels (labels may hold characters Dagster forbids).
+    # Partition keys are "category id|user", never labels (labels may hold characters Dagster forbids).
     by_label = {c.label: c.id for c in load_categories(ws.config_dir)}
     keys = [by_label[label] for label in LABELS]
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TMPDIR") if k in os.environ}
@@ -140,7 +140,7 @@ def _assert_a_queued_run_starts(ws) -> None:
     bin_dir = PLEXRECS.parent
     launched = subprocess.run(
         [str(bin_dir / "dagster"), "job", "launch", "-w", workspace, "-j", "plexrecs_job",
-         "--tags", json.dumps(partition_tags(keys))],
+         "--tags", json.dumps(PairBlock(tuple(keys), ("household",)).tags())],
         env=env, cwd=ws.root, capture_output=True, text=True, timeout=WAIT_S)
     assert launched.returncode == 0, launched.stderr[-3000:]
     with DagsterInstance.get() as instance:

@@ -5,7 +5,7 @@ import pytest
 
 from plexrecs_assets.config import ConfigError, load_categories
 from plexrecs_assets.keys import HOUSEHOLD, TargetKey, default_category_id, is_category_id
-from plexrecs_assets.run_blocks import contiguous_blocks, partition_tags
+from plexrecs_assets.run_blocks import PairBlock, contiguous_blocks
 
 TRICKY = ["Wait... What?", "A|B, [C]", "🍿🎬", "Because — The Jinx", "../..", "a/b"]
 DAGSTER_FORBIDDEN = ["...", "|", ",", "[", "]"]
@@ -60,8 +60,9 @@ def test_run_blocks_are_ids():
     ids = [default_category_id(label) for label in TRICKY[:3]]
     blocks = contiguous_blocks([ids[2], ids[0]], ids)
     assert blocks == [[ids[0]], [ids[2]]]
-    assert partition_tags(ids) == {"dagster/asset_partition_range_start": ids[0],
-                                   "dagster/asset_partition_range_end": ids[2]}
+    assert PairBlock(tuple(ids), ("household",)).tags() == {
+        "dagster/asset_partition_range_start": f"{ids[0]}|household",
+        "dagster/asset_partition_range_end": f"{ids[2]}|household"}
 
 
 def test_target_key_is_household_by_default_and_checks_the_id():
