@@ -104,15 +104,19 @@ def kometa_lines(categories) -> list[str]:
             continue
         parts, to_arr = [], []
         for f in c.kometa:
-            noun = "movies" if f["media_type"] == "movie" else "series"
+            playlist = f["media_type"] == "playlist"  # a library-mode list: one file, movies and shows
+            noun = "playlist titles" if playlist else "movies" if f["media_type"] == "movie" else "series"
             if f["state"] == "retired":
-                parts.append(f"no {noun} (collection retired: Kometa deletes it)")
+                parts.append(f"no {noun} ({'playlist' if playlist else 'collection'} retired: Kometa deletes it)")
             else:
                 parts.append(f"{f['in_plex']} of {f['items']} {noun} in Plex")
             if f["add_missing"]:
                 to_arr.append(f"{len(f['add_missing'])} {noun} to {'Radarr' if f['media_type'] == 'movie' else 'Sonarr'}")
         shown = sum(f["in_plex"] for f in c.kometa if f["state"] != "retired")
         line = f"Kometa {c.label}: {'; '.join(parts)}; Kometa can show {shown} now"
+        if all(f["media_type"] == "playlist" for f in c.kometa):  # owned titles: nothing to add
+            lines.append(line)
+            continue
         lines.append(line + (f"; add_missing: {', '.join(to_arr)}" if to_arr else "; suggest-only (no add_missing)"))
     return lines
 

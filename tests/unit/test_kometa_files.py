@@ -219,11 +219,18 @@ def test_run_summary_says_how_many_picks_plex_holds_and_what_goes_to_radarr():
         CategorySummary(label="Cozy", **base, kometa=[
             {"media_type": "movie", "state": "collection", "items": 2, "in_plex": 0, "add_missing": []},
             {"media_type": "tv", "state": "collection", "items": 1, "in_plex": 0, "add_missing": []}]),
+        CategorySummary(label="Movies for you · dana-p", **base, kometa=[
+            {"media_type": "playlist", "state": "collection", "items": 20, "in_plex": 20, "add_missing": []}]),
+        CategorySummary(label="Shows for you · sam", **base, kometa=[
+            {"media_type": "playlist", "state": "retired", "items": 0, "in_plex": 0, "add_missing": []}]),
     ]
     assert kometa_lines(cats) == [
         "Kometa Heists: 1 of 3 movies in Plex; no series (collection retired: Kometa deletes it); "
         "Kometa can show 1 now; add_missing: 2 movies to Radarr",
         "Kometa Cozy: 0 of 2 movies in Plex; 0 of 1 series in Plex; Kometa can show 0 now; suggest-only (no add_missing)",
+        # a person's library-mode list is one playlist of movies and shows, not "series"
+        "Kometa Movies for you · dana-p: 20 of 20 playlist titles in Plex; Kometa can show 20 now",
+        "Kometa Shows for you · sam: no playlist titles (playlist retired: Kometa deletes it); Kometa can show 0 now",
     ]
 
 
