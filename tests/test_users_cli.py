@@ -153,3 +153,31 @@ def test_a_rejected_api_key_exits_1_without_printing_it(emulators, tmp_path):
     assert result.returncode == 1
     assert "tautulli: auth" in result.stderr and "plexrecs check" in result.stderr
     assert "wrong-key-0123456789" not in result.stdout + result.stderr
+
+
+def run_plexrecs_run(config_dir: Path, env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in SECRET_ENV_VARS and k not in URL_OVERRIDES}
+    return subprocess.run([sys.executable, "-m", "plexrecs_assets.cli", "run", "--config-dir", str(config_dir), *args],
+                          env={**base, **env, "COLUMNS": "400", "DAGSTER_HOME": str(tmp_path / "dagster_home")},
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_run_user_makes_only_that_persons_lists(emulators, tmp_path):
+    config_dir = write_config(tmp_path, emulators)
+    result = run_plexrecs_run(config_dir, secrets_env(emulators.env()), tmp_path,
+                              "--user", "samvoid", "--category", "movies-for-you")
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    with sqlite3.connect(tmp_path / "data" / "plexrecs.sqlite") as conn:
+        labels = {row[0] for row in conn.execute("SELECT label FROM category_run")}
+    assert labels == {"Movies for you\x1fsamvoid"}
+    playlists = sorted(p.name for p in (tmp_path / "data" / "kometa" / "playlists").iterdir())
+    assert playlists == ["samvoid--movies-for-you.yml"]
+
+
+def test_run_with_an_unknown_user_exits_2_and_lists_the_users(emulators, tmp_path):
+    config_dir = write_config(tmp_path, emulators)
+    result = run_plexrecs_run(config_dir, secrets_env(emulators.env()), tmp_path, "--user", "nobody")
+    assert result.returncode == 2, result.stdout + result.stderr[-3000:]
+    assert "unknown user(s) ['nobody']" in result.stdout + result.stderr
+    assert "samvoid" in result.stdout + result.stderr

@@ -138,7 +138,8 @@ def _sources(c) -> str:
 STEPS = 11  # six assets and five asset checks
 
 
-def _run_with_progress(config_dir: Path, categories: list[str] | None, as_of: str | None = None):
+def _run_with_progress(config_dir: Path, categories: list[str] | None, as_of: str | None = None,
+                       users: list[str] | None = None):
     """A progress bar on a terminal; one line per finished step otherwise (logs, CI)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -149,7 +150,7 @@ def _run_with_progress(config_dir: Path, categories: list[str] | None, as_of: st
             if kind != "start":
                 err.print(f"{'done' if kind == 'success' else 'FAILED'}: {step} ({elapsed:.1f} s)", highlight=False)
         err.print("Running PlexRecs …")
-        return run_once(config_dir, categories=categories, on_step=report, as_of=as_of)
+        return run_once(config_dir, categories=categories, on_step=report, as_of=as_of, users=users)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err, transient=False) as progress:
         task = progress.add_task("starting …", total=STEPS)
@@ -162,7 +163,7 @@ def _run_with_progress(config_dir: Path, categories: list[str] | None, as_of: st
                 mark = "[green]✓[/]" if kind == "success" else "[red]✗[/]"
                 progress.console.print(f"{mark} {step} ({elapsed:.1f} s)")
 
-        summary = run_once(config_dir, categories=categories, on_step=update, as_of=as_of)
+        summary = run_once(config_dir, categories=categories, on_step=update, as_of=as_of, users=users)
         progress.update(task, description="finished", completed=STEPS)
         return summary
 
@@ -173,10 +174,12 @@ def run(
     category: Optional[list[str]] = typer.Option(None, "--category", help="Run only this category, by label or id (repeatable)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Run as if it were this day (YYYY-MM-DD): the 'now' of "
                                         "the 60-day rule, rotation ages and recommendation timestamps."),
+    user: Optional[list[str]] = typer.Option(None, "--user", help="Run only this person's lists, by user key or Plex "
+                                             "username (repeatable); 'household' is the household's lists."),
 ) -> None:
     """Run the whole pipeline once (oneshot) and print a summary. Exits 1 if any category failed."""
     from plexrecs_assets.store.runs import RunLockedError
-    from plexrecs_assets.runner import MissingSecretsError, UnknownCategoryError, parse_as_of
+    from plexrecs_assets.runner import MissingSecretsError, UnknownCategoryError, UnknownUserError, parse_as_of
 
     config_dir = config_dir or config_dir_from_env()
     try:
@@ -187,11 +190,11 @@ def run(
     try:
         settings = load_app_config(config_dir).app
         setup_logging(settings.log_level, settings.log_format, console=err if sys.stderr.isatty() else None)
-        summary = _run_with_progress(config_dir, category or None, as_of)
+        summary = _run_with_progress(config_dir, category or None, as_of, user or None)
     except ConfigError as exc:
         err.print(f"[bold red]config error:[/] {exc}")
         raise typer.Exit(2)
-    except (UnknownCategoryError, RunLockedError, MissingSecretsError) as exc:
+    except (UnknownCategoryError, UnknownUserError, RunLockedError, MissingSecretsError) as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2)
     print_summary(summary)
