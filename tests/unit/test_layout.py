@@ -45,7 +45,7 @@ def test_product_code_imports_the_emulators_only_lazily_in_the_emulate_and_demo_
 # The domain (product.md §3): everything but the Dagster glue (defs/, definitions.py and the
 # run helpers beside it) and the CLI.
 DOMAIN = ["config", "documents.py", "keys.py", "outputs.py", "run_blocks.py", "video", "engines", "publish",
-          "store", "clients"]
+          "store", "clients", "people"]
 
 
 def _domain_files():
