@@ -9,7 +9,7 @@ TEST_WORKERS ?= auto
 # The same install step as the Dockerfile: pinned versions from constraints.txt.
 INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: install demo test test-fast bench dev loop clean
+.PHONY: install demo test test-fast bench bench-quality dev loop clean
 
 $(BIN)/plexrecs: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test-fast: install
 ## Benchmarks (timings live here, never in tests).
 bench: install
 	$(BIN)/python -m benchmarks.run
+
+## Top-N quality of the per-person "For you" list against reference rankers (benchmarks/quality.py).
+bench-quality: install
+	$(BIN)/python -m benchmarks.quality
 
 ## Local development: dagster-webserver + dagster-daemon + the API, on the demo config.
 dev: install
