@@ -269,3 +269,15 @@ def test_api_file_summary_counts_only_the_collection_not_the_radarr_list(tmp_pat
     assert pmm_summary(path) == (3, [collection_title("Heists", "movie")])
     path.write_text(_render(category, "tv", []), encoding="utf-8")
     assert pmm_summary(path) == (0, [collection_title("Heists", "tv")])
+
+
+def test_shipped_playlist_examples_pass_the_playlist_validator_and_differ_per_person():
+    from pathlib import Path
+
+    from plexrecs_assets.publish.kometa_playlists import validate_playlist_text
+
+    examples = sorted((Path(__file__).resolve().parents[2] / "examples" / "playlists").glob("*.yml"))
+    assert len(examples) == 2
+    parsed = [validate_playlist_text(path.read_text(encoding="utf-8")) for path in examples]
+    assert all(p.movie_ids and len(p.users) == 1 for p in parsed)
+    assert parsed[0].users != parsed[1].users and parsed[0].movie_ids != parsed[1].movie_ids
